@@ -1,0 +1,416 @@
+/*
+ * lib/snapshot.c - snapshot reader: open, views, lookups.
+ *
+ * \file
+ * See snapshot.h for the rules and docs/snapshot.md for the layout.
+ */
+#include "lib/snapshot.h"
+#include "lib/record.h"
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+/** an open snapshot */
+struct ig_snapshot {
+	/** the LMDB environment, read-only, no lock file */
+	MDB_env* env;
+	/** database handles */
+	MDB_dbi dbi[IG_DB_COUNT];
+	/** references */
+	atomic_int refs;
+	/** identity */
+	struct ig_snapshot_info info;
+	/** the file it came from */
+	char* path;
+};
+
+static const char* const db_names[IG_DB_COUNT] = {
+	"meta", "name", "blacklist", "order", "order_target", "exempt",
+	"range", "redirect_host", "registrar", "regdomain", "changed"
+};
+
+const char*
+ig_db_name(enum ig_db db)
+{
+	return (unsigned)db < IG_DB_COUNT ? db_names[db] : "?";
+}
+
+/** read one meta value as text into buf inside a txn */
+static int
+meta_get(MDB_txn* txn, MDB_dbi dbi, const char* key, char* buf,
+	size_t buflen)
+{
+	MDB_val k, v;
+	k.mv_data = (void*)key;
+	k.mv_size = strlen(key);
+	if(mdb_get(txn, dbi, &k, &v) != 0) return 0;
+	if(v.mv_size > 0 && ((char*)v.mv_data)[v.mv_size - 1] == 0)
+		v.mv_size--;
+	if(v.mv_size >= buflen) return 0;
+	memcpy(buf, v.mv_data, v.mv_size);
+	buf[v.mv_size] = 0;
+	return 1;
+}
+
+int
+ig_snapshot_open(const char* path, struct ig_snapshot** out, char* err,
+	size_t errlen)
+{
+	struct ig_snapshot* s = calloc(1, sizeof(*s));
+	MDB_txn* txn = NULL;
+	char buf[128];
+	int rc, i;
+	if(!s || !(s->path = strdup(path))) {
+		snprintf(err, errlen, "%s: out of memory", path);
+		goto fail;
+	}
+	if((rc = mdb_env_create(&s->env)) != 0 ||
+		(rc = mdb_env_set_maxdbs(s->env, IG_DB_COUNT)) != 0) {
+		snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
+		goto fail;
+	}
+	if((rc = mdb_env_open(s->env, path, MDB_RDONLY | MDB_NOSUBDIR |
+		MDB_NOLOCK | MDB_NOTLS | MDB_NORDAHEAD, 0444)) != 0) {
+		snprintf(err, errlen, "%s: cannot open snapshot: %s", path,
+			mdb_strerror(rc));
+		goto fail;
+	}
+	if((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
+		goto fail;
+	}
+	for(i = 0; i < IG_DB_COUNT; i++) {
+		unsigned fl = (i == IG_DB_ORDER_TARGET) ? MDB_DUPSORT : 0;
+		if((rc = mdb_dbi_open(txn, db_names[i], fl, &s->dbi[i])) != 0) {
+			snprintf(err, errlen, "%s: database '%s' missing: %s",
+				path, db_names[i], mdb_strerror(rc));
+			goto fail;
+		}
+	}
+	if(!meta_get(txn, s->dbi[IG_DB_META], "format", buf, sizeof(buf)) ||
+		strcmp(buf, IG_SNAPSHOT_FORMAT) != 0) {
+		snprintf(err, errlen, "%s: not an icpguard snapshot "
+			"(meta 'format' is not %s)", path, IG_SNAPSHOT_FORMAT);
+		goto fail;
+	}
+	if(!meta_get(txn, s->dbi[IG_DB_META], "serial", buf, sizeof(buf))) {
+		snprintf(err, errlen, "%s: meta 'serial' missing (snapshot "
+			"was never published)", path);
+		goto fail;
+	}
+	s->info.serial = strtoull(buf, NULL, 10);
+	if(!meta_get(txn, s->dbi[IG_DB_META], "hash", s->info.hash,
+		sizeof(s->info.hash))) {
+		snprintf(err, errlen, "%s: meta 'hash' missing", path);
+		goto fail;
+	}
+	if(meta_get(txn, s->dbi[IG_DB_META], "created", buf, sizeof(buf)))
+		s->info.created = strtoll(buf, NULL, 10);
+	if(meta_get(txn, s->dbi[IG_DB_META], "changed_all", buf, sizeof(buf)))
+		s->info.changed_all = atoi(buf);
+	snprintf(s->info.ident, sizeof(s->info.ident), "%llu-%.12s",
+		(unsigned long long)s->info.serial, s->info.hash);
+	/* commit, not abort: the handles opened here must outlive the txn */
+	rc = mdb_txn_commit(txn);
+	txn = NULL;
+	if(rc != 0) {
+		snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
+		goto fail;
+	}
+	atomic_init(&s->refs, 1);
+	*out = s;
+	return 1;
+fail:
+	if(txn) mdb_txn_abort(txn);
+	if(s) {
+		if(s->env) mdb_env_close(s->env);
+		free(s->path);
+		free(s);
+	}
+	return 0;
+}
+
+void
+ig_snapshot_ref(struct ig_snapshot* s)
+{
+	atomic_fetch_add(&s->refs, 1);
+}
+
+void
+ig_snapshot_unref(struct ig_snapshot* s)
+{
+	if(!s) return;
+	if(atomic_fetch_sub(&s->refs, 1) == 1) {
+		mdb_env_close(s->env);
+		free(s->path);
+		free(s);
+	}
+}
+
+const struct ig_snapshot_info*
+ig_snapshot_info(const struct ig_snapshot* s)
+{
+	return &s->info;
+}
+
+const char*
+ig_snapshot_path(const struct ig_snapshot* s)
+{
+	return s->path;
+}
+
+int
+ig_view_begin(struct ig_snapshot* s, struct ig_view* v)
+{
+	memset(v, 0, sizeof(*v));
+	if(mdb_txn_begin(s->env, NULL, MDB_RDONLY, &v->txn) != 0)
+		return 0;
+	ig_snapshot_ref(s);
+	v->snap = s;
+	return 1;
+}
+
+void
+ig_view_end(struct ig_view* v)
+{
+	if(!v->snap) return;
+	if(v->range_cur) mdb_cursor_close(v->range_cur);
+	if(v->target_cur) mdb_cursor_close(v->target_cur);
+	mdb_txn_abort(v->txn);
+	ig_snapshot_unref(v->snap);
+	memset(v, 0, sizeof(*v));
+}
+
+MDB_dbi
+ig_view_dbi(struct ig_view* v, enum ig_db db)
+{
+	return v->snap->dbi[db];
+}
+
+/** exact get in one database */
+static int
+view_get(struct ig_view* v, enum ig_db db, const void* key, size_t keylen,
+	struct ig_dec* d)
+{
+	MDB_val k, val;
+	if(keylen == 0) return 0;
+	k.mv_data = (void*)key;
+	k.mv_size = keylen;
+	if(mdb_get(v->txn, v->snap->dbi[db], &k, &val) != 0) return 0;
+	d->buf = val.mv_data;
+	d->len = val.mv_size;
+	d->pos = 0;
+	d->bad = 0;
+	return 1;
+}
+
+/** decode the filing part of a name value */
+static int
+filing_decode(struct ig_dec* d, struct ig_filing* f)
+{
+	f->status = (enum ig_filing_status)ig_dec_u8(d);
+	f->subject_type = (enum ig_subject_type)ig_dec_u8(d);
+	f->approved = ig_dec_i64(d);
+	f->number = ig_dec_str(d);
+	f->subject = ig_dec_str(d);
+	f->province = ig_dec_str(d);
+	f->provider = ig_dec_str(d);
+	return !d->bad;
+}
+
+unsigned
+ig_view_name(struct ig_view* v, const uint8_t* key, size_t keylen,
+	struct ig_filing* filing)
+{
+	struct ig_dec d;
+	unsigned flags;
+	if(!view_get(v, IG_DB_NAME, key, keylen, &d)) return 0;
+	flags = ig_dec_u8(&d);
+	if((flags & IG_NAME_FILING) && filing && !filing_decode(&d, filing))
+		flags &= ~IG_NAME_FILING;
+	return flags;
+}
+
+int
+ig_view_blacklist(struct ig_view* v, const uint8_t* key, size_t keylen,
+	struct ig_blacklist* out)
+{
+	struct ig_dec d;
+	if(!view_get(v, IG_DB_BLACKLIST, key, keylen, &d)) return 0;
+	out->subtree = ig_dec_u8(&d);
+	out->added = ig_dec_i64(&d);
+	out->reason = ig_dec_str(&d);
+	out->source = ig_dec_str(&d);
+	return !d.bad;
+}
+
+int
+ig_view_exempt(struct ig_view* v, const uint8_t* key, size_t keylen,
+	struct ig_exempt* out)
+{
+	struct ig_dec d;
+	if(!view_get(v, IG_DB_EXEMPT, key, keylen, &d)) return 0;
+	out->subtree = ig_dec_u8(&d);
+	out->note = ig_dec_str(&d);
+	return !d.bad;
+}
+
+/** decode an order value */
+static int
+order_decode(struct ig_dec* d, struct ig_order* o)
+{
+	o->id = ig_dec_str(d);
+	o->doc_no = ig_dec_str(d);
+	o->unit = ig_dec_str(d);
+	o->reason = ig_dec_str(d);
+	o->effective = ig_dec_i64(d);
+	o->expiry = ig_dec_i64(d);
+	o->lifted = ig_dec_i64(d);
+	o->ntargets = ig_dec_u16(d);
+	o->targets = d->buf + d->pos;
+	return !d->bad;
+}
+
+int
+ig_view_order(struct ig_view* v, const char* id, struct ig_order* out)
+{
+	struct ig_dec d;
+	if(!view_get(v, IG_DB_ORDER, id, strlen(id), &d)) return 0;
+	return order_decode(&d, out);
+}
+
+int
+ig_order_active(const struct ig_order* o, int64_t now)
+{
+	if(now < o->effective) return 0;
+	if(o->expiry && now >= o->expiry) return 0;
+	if(o->lifted && now >= o->lifted) return 0;
+	return 1;
+}
+
+int
+ig_order_target_next(const struct ig_order* o, size_t* pos,
+	const char** name, int* subtree)
+{
+	/* targets are the tail of the order value, each entry a u8 subtree
+	 * flag and a string; count the entries before pos (lists are short) */
+	size_t q = 0, n;
+	unsigned idx = 0;
+	while(q < *pos) {
+		n = (size_t)o->targets[q+1] | ((size_t)o->targets[q+2] << 8);
+		q += 3 + n + 1;
+		idx++;
+	}
+	if(idx >= o->ntargets) return 0;
+	*subtree = o->targets[q];
+	n = (size_t)o->targets[q+1] | ((size_t)o->targets[q+2] << 8);
+	*name = (const char*)o->targets + q + 3;
+	*pos = q + 3 + n + 1;
+	return 1;
+}
+
+int
+ig_view_order_at(struct ig_view* v, const uint8_t* key, size_t keylen,
+	int exact, int64_t now, struct ig_order* out)
+{
+	MDB_val k, val;
+	int rc;
+	if(keylen == 0) return 0;
+	if(!v->target_cur && mdb_cursor_open(v->txn,
+		v->snap->dbi[IG_DB_ORDER_TARGET], &v->target_cur) != 0)
+		return 0;
+	k.mv_data = (void*)key;
+	k.mv_size = keylen;
+	rc = mdb_cursor_get(v->target_cur, &k, &val, MDB_SET_KEY);
+	while(rc == 0) {
+		const uint8_t* p = val.mv_data;
+		char id[64];
+		if(val.mv_size >= 2 && val.mv_size - 1 < sizeof(id) &&
+			(exact || p[0])) {
+			memcpy(id, p + 1, val.mv_size - 1);
+			id[val.mv_size - 1] = 0;
+			if(ig_view_order(v, id, out) && ig_order_active(out, now))
+				return 1;
+		}
+		rc = mdb_cursor_get(v->target_cur, &k, &val, MDB_NEXT_DUP);
+	}
+	return 0;
+}
+
+int
+ig_view_range(struct ig_view* v, enum ig_range_kind kind,
+	const struct ig_addr* a, struct ig_range* out, const char** owner)
+{
+	uint8_t kb[17];
+	MDB_val k, val;
+	struct ig_dec d;
+	const uint8_t* first;
+	if(!v->range_cur && mdb_cursor_open(v->txn, v->snap->dbi[IG_DB_RANGE],
+		&v->range_cur) != 0)
+		return 0;
+	kb[0] = (uint8_t)kind;
+	memcpy(kb + 1, a->b, 16);
+	k.mv_data = kb;
+	k.mv_size = sizeof(kb);
+	/* the first range whose last address is >= a */
+	if(mdb_cursor_get(v->range_cur, &k, &val, MDB_SET_RANGE) != 0)
+		return 0;
+	if(k.mv_size != 17 || ((uint8_t*)k.mv_data)[0] != (uint8_t)kind)
+		return 0;
+	d.buf = val.mv_data;
+	d.len = val.mv_size;
+	d.pos = 0;
+	d.bad = 0;
+	first = ig_dec_bytes(&d, 16);
+	if(!first || memcmp(first, a->b, 16) > 0) return 0;
+	if(out) {
+		memcpy(out->first.b, first, 16);
+		memcpy(out->last.b, (uint8_t*)k.mv_data + 1, 16);
+	}
+	if(owner) *owner = ig_dec_str(&d);
+	return !d.bad;
+}
+
+int
+ig_view_redirect_host(struct ig_view* v, const uint8_t* key,
+	size_t keylen, const char** registrar)
+{
+	struct ig_dec d;
+	if(!view_get(v, IG_DB_REDIRECT_HOST, key, keylen, &d)) return 0;
+	*registrar = ig_dec_str(&d);
+	return !d.bad;
+}
+
+int
+ig_view_registrar(struct ig_view* v, const char* id,
+	struct ig_registrar* out)
+{
+	struct ig_dec d;
+	if(!view_get(v, IG_DB_REGISTRAR, id, strlen(id), &d)) return 0;
+	out->id = ig_dec_str(&d);
+	out->name = ig_dec_str(&d);
+	return !d.bad;
+}
+
+int
+ig_view_regdomain(struct ig_view* v, const uint8_t* key, size_t keylen,
+	struct ig_regdomain* out)
+{
+	struct ig_dec d;
+	if(!view_get(v, IG_DB_REGDOMAIN, key, keylen, &d)) return 0;
+	out->flags = ig_dec_u8(&d);
+	out->registrar = ig_dec_str(&d);
+	out->status = ig_dec_str(&d);
+	return !d.bad;
+}
+
+const char*
+ig_view_meta(struct ig_view* v, const char* key)
+{
+	struct ig_dec d;
+	if(!view_get(v, IG_DB_META, key, strlen(key), &d)) return NULL;
+	/* meta values are stored with a trailing NUL */
+	if(d.len == 0 || d.buf[d.len - 1] != 0) return NULL;
+	return (const char*)d.buf;
+}

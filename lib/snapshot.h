@@ -1,0 +1,390 @@
+/*
+ * lib/snapshot.h - the icpguard policy snapshot: one immutable LMDB file.
+ *
+ * \file
+ * A snapshot is written once by a writer (ig_writer_*), published with
+ * fsync + rename, and from then on only read.  Readers open it with
+ * MDB_RDONLY|MDB_NOLOCK: the file is never modified after publication, so
+ * no lock table is needed, a read transaction may stay open as long as the
+ * reader likes, and a new snapshot is a new file (the old one stays mapped
+ * until its last reader closes it).  The layout is described in
+ * docs/snapshot.md.
+ *
+ * Thread rules (as LMDB's): a struct ig_snapshot may be shared by threads
+ * (its reference count is atomic); a struct ig_view belongs to one thread
+ * at a time, and every pointer a lookup returns points into the mapped
+ * file and is valid only until that view is ended.
+ */
+#ifndef ICPGUARD_SNAPSHOT_H
+#define ICPGUARD_SNAPSHOT_H
+#include <stddef.h>
+#include <stdint.h>
+#include <lmdb.h>
+#include "lib/addr.h"
+#include "lib/name.h"
+
+/** format tag stored in meta "format" */
+#define IG_SNAPSHOT_FORMAT "icpguard-snapshot-1"
+
+/** the named databases of a snapshot */
+enum ig_db {
+	IG_DB_META = 0,    /**< text key -> text value */
+	IG_DB_NAME,        /**< name key -> flags + inline filing */
+	IG_DB_BLACKLIST,   /**< name key -> blacklist entry */
+	IG_DB_ORDER,       /**< order id -> order */
+	IG_DB_ORDER_TARGET,/**< name key -> (subtree, order id), dupsort */
+	IG_DB_EXEMPT,      /**< name key -> exemption */
+	IG_DB_RANGE,       /**< kind + last address -> first address + owner */
+	IG_DB_REDIRECT_HOST,/**< name key -> registrar id */
+	IG_DB_REGISTRAR,   /**< registrar id -> registrar */
+	IG_DB_REGDOMAIN,   /**< name key -> registrar domain record */
+	IG_DB_CHANGED,     /**< name key -> subtree flag */
+	IG_DB_COUNT
+};
+
+/** flags in the IG_DB_NAME value: what exists at this exact name */
+#define IG_NAME_FILING     0x01
+#define IG_NAME_BLACKLIST  0x02
+#define IG_NAME_ORDER      0x04
+#define IG_NAME_EXEMPT     0x08
+#define IG_NAME_REDIRECT   0x10
+#define IG_NAME_TLD        0x20 /**< a filable TLD */
+
+/** filing status */
+enum ig_filing_status {
+	IG_FILING_ACTIVE = 1,
+	IG_FILING_CANCELLED = 2,
+	IG_FILING_REVOKED = 3
+};
+
+/** filing subject type */
+enum ig_subject_type {
+	IG_SUBJECT_ENTERPRISE = 1,
+	IG_SUBJECT_INDIVIDUAL = 2,
+	IG_SUBJECT_GOVERNMENT = 3,
+	IG_SUBJECT_INSTITUTION = 4,
+	IG_SUBJECT_OTHER = 5
+};
+
+/** range kinds in IG_DB_RANGE */
+enum ig_range_kind {
+	IG_RANGE_DOMESTIC = 1,
+	IG_RANGE_REDIRECT = 2
+};
+
+/** A filing of a registrable domain.  Strings are NUL-terminated. */
+struct ig_filing {
+	/** ACTIVE, CANCELLED or REVOKED */
+	enum ig_filing_status status;
+	/** subject type */
+	enum ig_subject_type subject_type;
+	/** approval date, unix seconds (0 unknown) */
+	int64_t approved;
+	/** filing number, e.g. 京ICP备16020626号-8 */
+	const char* number;
+	/** subject (organiser) name */
+	const char* subject;
+	/** province abbreviation, e.g. 京 */
+	const char* province;
+	/** access provider (the IDC/cloud) */
+	const char* provider;
+};
+
+/** A blacklist entry. */
+struct ig_blacklist {
+	/** 1: covers the whole subtree; 0: the exact name only */
+	int subtree;
+	/** listing date, unix seconds */
+	int64_t added;
+	/** reason text */
+	const char* reason;
+	/** listing source */
+	const char* source;
+};
+
+/** An operator exemption. */
+struct ig_exempt {
+	/** 1: whole subtree */
+	int subtree;
+	/** operator note */
+	const char* note;
+};
+
+/** A takedown order. */
+struct ig_order {
+	/** order id: one DNS label, [A-Za-z0-9-] */
+	const char* id;
+	/** document number (函号) */
+	const char* doc_no;
+	/** issuing unit (来文单位) */
+	const char* unit;
+	/** reason (违规原因) */
+	const char* reason;
+	/** effective from, unix seconds */
+	int64_t effective;
+	/** expiry, unix seconds, 0 = none */
+	int64_t expiry;
+	/** lifted at, unix seconds, 0 = not lifted */
+	int64_t lifted;
+	/** number of targets */
+	unsigned ntargets;
+	/** raw target list: ntargets x (u8 subtree, u16 len, text NUL) */
+	const uint8_t* targets;
+};
+
+/** 1 if the order is in force at time now. */
+int ig_order_active(const struct ig_order* o, int64_t now);
+
+/**
+ * Walk an order's targets.
+ * @param pos: cursor, start at 0.
+ * @return 1 with *name and *subtree set, 0 at the end.
+ */
+int ig_order_target_next(const struct ig_order* o, size_t* pos,
+	const char** name, int* subtree);
+
+/** A registrar. */
+struct ig_registrar {
+	/** registrar id */
+	const char* id;
+	/** registrar name */
+	const char* name;
+};
+
+/** registrar-domain service flags */
+#define IG_REGDOMAIN_PARKING    0x01
+#define IG_REGDOMAIN_FORWARDING 0x02
+#define IG_REGDOMAIN_HOLD       0x04
+
+/** A registrar's record of a domain. */
+struct ig_regdomain {
+	/** IG_REGDOMAIN_* flags */
+	unsigned flags;
+	/** registrar id */
+	const char* registrar;
+	/** status text (EPP status) */
+	const char* status;
+};
+
+/** Snapshot identity and counts, read from meta at open. */
+struct ig_snapshot_info {
+	/** serial, increasing */
+	uint64_t serial;
+	/** SHA-256 over all records, hex */
+	char hash[65];
+	/** creation time, unix seconds */
+	int64_t created;
+	/** identity string "SERIAL-HASH12" */
+	char ident[40];
+	/** 1 if the whole verdict space may have changed */
+	int changed_all;
+};
+
+/** An open snapshot; opaque, reference counted. */
+struct ig_snapshot;
+
+/** A read view: one read transaction on a snapshot. */
+struct ig_view {
+	/** the snapshot (holds a reference while the view is open) */
+	struct ig_snapshot* snap;
+	/** the LMDB read transaction */
+	MDB_txn* txn;
+	/** cursor on the range database, opened lazily */
+	MDB_cursor* range_cur;
+	/** cursor on the order-target database, opened lazily */
+	MDB_cursor* target_cur;
+};
+
+/**
+ * Open a published snapshot read-only.
+ * Checks the format tag and reads the identity.
+ * @param path: the snapshot file.
+ * @param out: the snapshot, with one reference owned by the caller.
+ * @param err, errlen: on failure a message naming the file and the cause.
+ * @return 1 on success, 0 on failure.
+ */
+int ig_snapshot_open(const char* path, struct ig_snapshot** out, char* err,
+	size_t errlen);
+
+/** Take another reference. Thread-safe. */
+void ig_snapshot_ref(struct ig_snapshot* s);
+
+/** Drop a reference; the last one closes and unmaps the file. Thread-safe. */
+void ig_snapshot_unref(struct ig_snapshot* s);
+
+/** The identity read at open; valid while a reference is held. */
+const struct ig_snapshot_info* ig_snapshot_info(const struct ig_snapshot* s);
+
+/** The path the snapshot was opened from. */
+const char* ig_snapshot_path(const struct ig_snapshot* s);
+
+/**
+ * Begin a read view.  Allocates the LMDB transaction (one malloc); the
+ * lookups themselves do not allocate.  Takes a snapshot reference.
+ * @return 1 on success, 0 on failure.
+ */
+int ig_view_begin(struct ig_snapshot* s, struct ig_view* v);
+
+/** End a view and drop its reference; pointers from it become invalid. */
+void ig_view_end(struct ig_view* v);
+
+/**
+ * Look up the flags stored at one exact name key.
+ * @param filing: if non-NULL and the name has a filing, it is decoded here.
+ * @return the IG_NAME_* flags, 0 when absent.
+ */
+unsigned ig_view_name(struct ig_view* v, const uint8_t* key, size_t keylen,
+	struct ig_filing* filing);
+
+/** Blacklist entry at an exact name key. @return 1 found, 0 not. */
+int ig_view_blacklist(struct ig_view* v, const uint8_t* key, size_t keylen,
+	struct ig_blacklist* out);
+
+/** Exemption at an exact name key. @return 1 found, 0 not. */
+int ig_view_exempt(struct ig_view* v, const uint8_t* key, size_t keylen,
+	struct ig_exempt* out);
+
+/** An order by id. @return 1 found, 0 not. */
+int ig_view_order(struct ig_view* v, const char* id, struct ig_order* out);
+
+/**
+ * The active order targeting this exact name key (exact targets only when
+ * exact is 1; subtree targets always).
+ * @return 1 found (out set), 0 none.
+ */
+int ig_view_order_at(struct ig_view* v, const uint8_t* key, size_t keylen,
+	int exact, int64_t now, struct ig_order* out);
+
+/**
+ * Find the range of a kind that contains an address.
+ * @param owner: if non-NULL, set to the range's owner (registrar id or
+ *	source), pointing into the snapshot.
+ * @return 1 inside a range, 0 not.
+ */
+int ig_view_range(struct ig_view* v, enum ig_range_kind kind,
+	const struct ig_addr* a, struct ig_range* out, const char** owner);
+
+/** Registrar id of a redirect endpoint host at an exact key. */
+int ig_view_redirect_host(struct ig_view* v, const uint8_t* key,
+	size_t keylen, const char** registrar);
+
+/** Registrar by id. */
+int ig_view_registrar(struct ig_view* v, const char* id,
+	struct ig_registrar* out);
+
+/** Registrar-domain record at an exact name key. */
+int ig_view_regdomain(struct ig_view* v, const uint8_t* key, size_t keylen,
+	struct ig_regdomain* out);
+
+/** A meta value by key, NUL-terminated, or NULL. */
+const char* ig_view_meta(struct ig_view* v, const char* key);
+
+/** The LMDB handle of one database, for walks by tools. */
+MDB_dbi ig_view_dbi(struct ig_view* v, enum ig_db db);
+
+/** The name of a database ("name", "order", ...). */
+const char* ig_db_name(enum ig_db db);
+
+/* ------------------------------------------------------------------ */
+/* Writer                                                              */
+
+/** A snapshot being built; owned by one thread. */
+struct ig_writer;
+
+/**
+ * Start building a snapshot that will be published at path.
+ * The data goes to "path.tmp.PID" until ig_writer_publish.
+ * @param mapsize: maximum database size in bytes (0: 64 GiB).
+ * @return the writer, or NULL with err set.
+ */
+struct ig_writer* ig_writer_create(const char* path, size_t mapsize,
+	char* err, size_t errlen);
+
+/**
+ * Promise that the following puts of each database come in ascending key
+ * order (bulk loads); they then use MDB_APPEND.
+ */
+void ig_writer_set_sorted(struct ig_writer* w, int sorted);
+
+/** Add a filing for a registrable domain (wire name). @return 1/0. */
+int ig_writer_filing(struct ig_writer* w, const uint8_t* wire,
+	const struct ig_filing* f);
+
+/** Add a blacklist entry. @return 1/0. */
+int ig_writer_blacklist(struct ig_writer* w, const uint8_t* wire,
+	const struct ig_blacklist* b);
+
+/** Add an exemption. @return 1/0. */
+int ig_writer_exempt(struct ig_writer* w, const uint8_t* wire,
+	const struct ig_exempt* e);
+
+/**
+ * Add a takedown order and index its targets.  o->targets is built with
+ * ig_order_targets_encode.  @return 1/0.
+ */
+int ig_writer_order(struct ig_writer* w, const struct ig_order* o);
+
+/**
+ * Encode a target list for struct ig_order.
+ * @param names, subtree: n target names (normalised text) and flags.
+ * @param buf, buflen: out; returns bytes used, 0 if it does not fit.
+ */
+size_t ig_order_targets_encode(const char* const* names, const int* subtree,
+	unsigned n, uint8_t* buf, size_t buflen);
+
+/** Add a range of a kind with an owner text. @return 1/0. */
+int ig_writer_range(struct ig_writer* w, enum ig_range_kind kind,
+	const struct ig_range* r, const char* owner);
+
+/** Add a redirect/parking endpoint host (subtree). @return 1/0. */
+int ig_writer_redirect_host(struct ig_writer* w, const uint8_t* wire,
+	const char* registrar);
+
+/** Add a registrar. @return 1/0. */
+int ig_writer_registrar(struct ig_writer* w, const struct ig_registrar* r);
+
+/** Add a registrar-domain record. @return 1/0. */
+int ig_writer_regdomain(struct ig_writer* w, const uint8_t* wire,
+	const struct ig_regdomain* d);
+
+/** Add a filable TLD. @return 1/0. */
+int ig_writer_tld(struct ig_writer* w, const uint8_t* wire);
+
+/** Record a name whose verdict may differ from the previous snapshot. */
+int ig_writer_changed(struct ig_writer* w, const uint8_t* wire, int subtree);
+
+/**
+ * Record what changed since the previous snapshot: every name whose
+ * records differ (with its subtree), the targets of every order that
+ * differs, and "everything" when ranges, exemptions or filable TLDs
+ * differ.  Call after all records are written.
+ * @param prev: the previous snapshot (read only; the caller keeps it).
+ * @return 1/0.
+ */
+int ig_writer_diff(struct ig_writer* w, struct ig_snapshot* prev);
+
+/** IG_NAME_* flags already written at a wire name (0 if none). */
+unsigned ig_writer_name_flags(struct ig_writer* w, const uint8_t* wire);
+
+/** Set a meta value (source serials and the like). @return 1/0. */
+int ig_writer_meta(struct ig_writer* w, const char* key, const char* value);
+
+/** The last error text of the writer. */
+const char* ig_writer_error(const struct ig_writer* w);
+
+/**
+ * Finish: write the counts, serial, creation time and content hash, sync,
+ * and rename into place, then fsync the directory.  Frees the writer.
+ * Ranges of one kind that overlap are rejected here.
+ * @param serial: the snapshot serial (must grow; the caller decides).
+ * @param info: if non-NULL, receives the identity.
+ * @return 1 on success; 0 leaves the published file untouched, removes the
+ *	temporary and sets err.
+ */
+int ig_writer_publish(struct ig_writer* w, uint64_t serial,
+	struct ig_snapshot_info* info, char* err, size_t errlen);
+
+/** Abandon a writer: remove the temporary, free everything. */
+void ig_writer_abort(struct ig_writer* w);
+
+#endif /* ICPGUARD_SNAPSHOT_H */

@@ -1,0 +1,719 @@
+/*
+ * lib/snapshot_write.c - build a snapshot and publish it atomically.
+ *
+ * \file
+ * The writer fills "PATH.tmp.PID" in one write transaction, then writes the
+ * meta records (counts, serial, creation time, content hash), syncs the
+ * file, renames it over PATH and syncs the directory, the way NSD
+ * publishes its database.  A crash at any point leaves either the old file
+ * or the new one at PATH, never a mix, and at worst a stale temporary.
+ */
+#include "lib/snapshot.h"
+#include "lib/record.h"
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <openssl/evp.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+/** counters kept for meta "count.*" */
+enum ig_count {
+	C_FILING, C_BLACKLIST, C_ORDER, C_EXEMPT, C_DOMESTIC, C_REDIRECT,
+	C_REDIRECT_HOST, C_REGISTRAR, C_REGDOMAIN, C_TLD, C_CHANGED, C_MAX
+};
+static const char* const count_names[C_MAX] = {
+	"filing", "blacklist", "order", "exempt", "range.domestic",
+	"range.redirect", "redirect_host", "registrar", "regdomain", "tld",
+	"changed"
+};
+
+/** a snapshot being built */
+struct ig_writer {
+	/** final path */
+	char* path;
+	/** temporary path */
+	char* tmp;
+	/** environment */
+	MDB_env* env;
+	/** the one write transaction */
+	MDB_txn* txn;
+	/** handles */
+	MDB_dbi dbi[IG_DB_COUNT];
+	/** puts arrive sorted: use MDB_APPEND */
+	int sorted;
+	/** counts */
+	uint64_t count[C_MAX];
+	/** last error */
+	char err[512];
+};
+
+/** fail with an LMDB code */
+static int
+lmdb_fail(struct ig_writer* w, const char* what, int rc)
+{
+	snprintf(w->err, sizeof(w->err), "%s: %s: %s", w->tmp, what,
+		mdb_strerror(rc));
+	return 0;
+}
+
+struct ig_writer*
+ig_writer_create(const char* path, size_t mapsize, char* err, size_t errlen)
+{
+	struct ig_writer* w = calloc(1, sizeof(*w));
+	size_t tl = strlen(path) + 32;
+	int rc, i;
+	if(!w || !(w->path = strdup(path)) || !(w->tmp = malloc(tl))) {
+		snprintf(err, errlen, "out of memory");
+		goto fail;
+	}
+	snprintf(w->tmp, tl, "%s.tmp.%d", path, (int)getpid());
+	unlink(w->tmp);
+	if((rc = mdb_env_create(&w->env)) != 0 ||
+		(rc = mdb_env_set_maxdbs(w->env, IG_DB_COUNT)) != 0 ||
+		(rc = mdb_env_set_mapsize(w->env, mapsize ? mapsize :
+			((size_t)64 << 30))) != 0) {
+		snprintf(err, errlen, "%s: %s", w->tmp, mdb_strerror(rc));
+		goto fail;
+	}
+	if((rc = mdb_env_open(w->env, w->tmp, MDB_NOSUBDIR | MDB_NOLOCK |
+		MDB_NOSYNC, 0644)) != 0) {
+		snprintf(err, errlen, "%s: cannot create: %s", w->tmp,
+			mdb_strerror(rc));
+		goto fail;
+	}
+	if((rc = mdb_txn_begin(w->env, NULL, 0, &w->txn)) != 0) {
+		snprintf(err, errlen, "%s: %s", w->tmp, mdb_strerror(rc));
+		goto fail;
+	}
+	for(i = 0; i < IG_DB_COUNT; i++) {
+		unsigned fl = MDB_CREATE |
+			(i == IG_DB_ORDER_TARGET ? MDB_DUPSORT : 0);
+		if((rc = mdb_dbi_open(w->txn, ig_db_name((enum ig_db)i), fl,
+			&w->dbi[i])) != 0) {
+			snprintf(err, errlen, "%s: %s", w->tmp,
+				mdb_strerror(rc));
+			goto fail;
+		}
+	}
+	return w;
+fail:
+	ig_writer_abort(w);
+	return NULL;
+}
+
+void
+ig_writer_abort(struct ig_writer* w)
+{
+	if(!w) return;
+	if(w->txn) mdb_txn_abort(w->txn);
+	if(w->env) mdb_env_close(w->env);
+	if(w->tmp) unlink(w->tmp);
+	free(w->path);
+	free(w->tmp);
+	free(w);
+}
+
+void
+ig_writer_set_sorted(struct ig_writer* w, int sorted)
+{
+	w->sorted = sorted;
+}
+
+const char*
+ig_writer_error(const struct ig_writer* w)
+{
+	return w->err;
+}
+
+/** put a key/value; flags may add MDB_APPEND; overwrites */
+static int
+wput(struct ig_writer* w, enum ig_db db, const void* key, size_t keylen,
+	const void* val, size_t vallen, unsigned flags)
+{
+	MDB_val k, v;
+	int rc;
+	k.mv_data = (void*)key;
+	k.mv_size = keylen;
+	v.mv_data = (void*)val;
+	v.mv_size = vallen;
+	if(keylen == 0 || keylen > 511) {
+		snprintf(w->err, sizeof(w->err), "key of %zu bytes in '%s'",
+			keylen, ig_db_name(db));
+		return 0;
+	}
+	rc = mdb_put(w->txn, w->dbi[db], &k, &v, flags);
+	if(rc == MDB_KEYEXIST && (flags & (MDB_APPEND|MDB_APPENDDUP))) {
+		/* not in order after all: insert normally */
+		rc = mdb_put(w->txn, w->dbi[db], &k, &v,
+			flags & ~(unsigned)(MDB_APPEND|MDB_APPENDDUP));
+	}
+	if(rc != 0) return lmdb_fail(w, ig_db_name(db), rc);
+	return 1;
+}
+
+/**
+ * Set flags at a name, merging with what is there; with a filing, the
+ * filing replaces any earlier one.
+ */
+static int
+name_set(struct ig_writer* w, const uint8_t* key, size_t keylen,
+	unsigned flag, const struct ig_filing* f)
+{
+	uint8_t buf[2048];
+	struct ig_enc e = { buf, sizeof(buf), 0, 0 };
+	MDB_val k, old;
+	unsigned flags = flag;
+	const uint8_t* oldfiling = NULL;
+	size_t oldfilinglen = 0;
+	int exists;
+	k.mv_data = (void*)key;
+	k.mv_size = keylen;
+	exists = (mdb_get(w->txn, w->dbi[IG_DB_NAME], &k, &old) == 0 &&
+		old.mv_size >= 1);
+	if(exists) {
+		flags |= ((uint8_t*)old.mv_data)[0];
+		if(!f && (flags & IG_NAME_FILING)) {
+			oldfiling = (uint8_t*)old.mv_data + 1;
+			oldfilinglen = old.mv_size - 1;
+		}
+	}
+	ig_enc_u8(&e, (uint8_t)flags);
+	if(f) {
+		ig_enc_u8(&e, (uint8_t)f->status);
+		ig_enc_u8(&e, (uint8_t)f->subject_type);
+		ig_enc_i64(&e, f->approved);
+		ig_enc_str(&e, f->number);
+		ig_enc_str(&e, f->subject);
+		ig_enc_str(&e, f->province);
+		ig_enc_str(&e, f->provider);
+	} else if(oldfiling) {
+		ig_enc_bytes(&e, oldfiling, oldfilinglen);
+	}
+	if(e.overflow) {
+		snprintf(w->err, sizeof(w->err), "filing record too large");
+		return 0;
+	}
+	return wput(w, IG_DB_NAME, key, keylen, buf, e.len,
+		(!exists && w->sorted) ? MDB_APPEND : 0);
+}
+
+int
+ig_writer_filing(struct ig_writer* w, const uint8_t* wire,
+	const struct ig_filing* f)
+{
+	uint8_t key[IG_KEY_MAX];
+	size_t kl = ig_name_wire_to_key(wire, key, NULL, NULL);
+	if(!name_set(w, key, kl, IG_NAME_FILING, f)) return 0;
+	w->count[C_FILING]++;
+	return 1;
+}
+
+int
+ig_writer_blacklist(struct ig_writer* w, const uint8_t* wire,
+	const struct ig_blacklist* b)
+{
+	uint8_t key[IG_KEY_MAX], buf[2048];
+	struct ig_enc e = { buf, sizeof(buf), 0, 0 };
+	size_t kl = ig_name_wire_to_key(wire, key, NULL, NULL);
+	ig_enc_u8(&e, (uint8_t)(b->subtree ? 1 : 0));
+	ig_enc_i64(&e, b->added);
+	ig_enc_str(&e, b->reason);
+	ig_enc_str(&e, b->source);
+	if(e.overflow) {
+		snprintf(w->err, sizeof(w->err), "blacklist entry too large");
+		return 0;
+	}
+	if(!wput(w, IG_DB_BLACKLIST, key, kl, buf, e.len, 0) ||
+		!name_set(w, key, kl, IG_NAME_BLACKLIST, NULL))
+		return 0;
+	w->count[C_BLACKLIST]++;
+	return 1;
+}
+
+int
+ig_writer_exempt(struct ig_writer* w, const uint8_t* wire,
+	const struct ig_exempt* x)
+{
+	uint8_t key[IG_KEY_MAX], buf[1024];
+	struct ig_enc e = { buf, sizeof(buf), 0, 0 };
+	size_t kl = ig_name_wire_to_key(wire, key, NULL, NULL);
+	ig_enc_u8(&e, (uint8_t)(x->subtree ? 1 : 0));
+	ig_enc_str(&e, x->note);
+	if(e.overflow) {
+		snprintf(w->err, sizeof(w->err), "exemption note too long");
+		return 0;
+	}
+	if(!wput(w, IG_DB_EXEMPT, key, kl, buf, e.len, 0) ||
+		!name_set(w, key, kl, IG_NAME_EXEMPT, NULL))
+		return 0;
+	w->count[C_EXEMPT]++;
+	return 1;
+}
+
+size_t
+ig_order_targets_encode(const char* const* names, const int* subtree,
+	unsigned n, uint8_t* buf, size_t buflen)
+{
+	struct ig_enc e = { buf, buflen, 0, 0 };
+	unsigned i;
+	for(i = 0; i < n; i++) {
+		ig_enc_u8(&e, (uint8_t)(subtree[i] ? 1 : 0));
+		ig_enc_str(&e, names[i]);
+	}
+	return e.overflow ? 0 : e.len;
+}
+
+int
+ig_writer_order(struct ig_writer* w, const struct ig_order* o)
+{
+	uint8_t buf[65536];
+	struct ig_enc e = { buf, sizeof(buf), 0, 0 };
+	size_t pos = 0, tlen = 0;
+	const char* tname;
+	int subtree;
+	{
+		size_t p = 0;
+		const char* nm;
+		int st;
+		while(ig_order_target_next(o, &p, &nm, &st))
+			tlen = p;
+	}
+	ig_enc_str(&e, o->id);
+	ig_enc_str(&e, o->doc_no);
+	ig_enc_str(&e, o->unit);
+	ig_enc_str(&e, o->reason);
+	ig_enc_i64(&e, o->effective);
+	ig_enc_i64(&e, o->expiry);
+	ig_enc_i64(&e, o->lifted);
+	ig_enc_u16(&e, (uint16_t)o->ntargets);
+	ig_enc_bytes(&e, o->targets, tlen);
+	if(e.overflow || o->ntargets > 0xffff) {
+		snprintf(w->err, sizeof(w->err), "order %s too large", o->id);
+		return 0;
+	}
+	if(!wput(w, IG_DB_ORDER, o->id, strlen(o->id), buf, e.len, 0))
+		return 0;
+	while(ig_order_target_next(o, &pos, &tname, &subtree)) {
+		uint8_t wire[IG_NAME_MAX], key[IG_KEY_MAX], val[80];
+		size_t wl, kl, il = strlen(o->id);
+		const char* err;
+		if(!ig_name_from_text(tname, wire, &wl, &err)) {
+			snprintf(w->err, sizeof(w->err), "order %s target '%s':"
+				" %s", o->id, tname, err);
+			return 0;
+		}
+		if(il + 1 > sizeof(val)) {
+			snprintf(w->err, sizeof(w->err), "order id too long");
+			return 0;
+		}
+		kl = ig_name_wire_to_key(wire, key, NULL, NULL);
+		val[0] = (uint8_t)(subtree ? 1 : 0);
+		memcpy(val + 1, o->id, il);
+		if(!wput(w, IG_DB_ORDER_TARGET, key, kl, val, il + 1, 0) ||
+			!name_set(w, key, kl, IG_NAME_ORDER, NULL))
+			return 0;
+	}
+	w->count[C_ORDER]++;
+	return 1;
+}
+
+int
+ig_writer_range(struct ig_writer* w, enum ig_range_kind kind,
+	const struct ig_range* r, const char* owner)
+{
+	uint8_t key[17], buf[600];
+	struct ig_enc e = { buf, sizeof(buf), 0, 0 };
+	key[0] = (uint8_t)kind;
+	memcpy(key + 1, r->last.b, 16);
+	ig_enc_bytes(&e, r->first.b, 16);
+	ig_enc_str(&e, owner);
+	if(e.overflow) {
+		snprintf(w->err, sizeof(w->err), "range owner too long");
+		return 0;
+	}
+	if(!wput(w, IG_DB_RANGE, key, sizeof(key), buf, e.len,
+		w->sorted ? MDB_APPEND : 0))
+		return 0;
+	w->count[kind == IG_RANGE_DOMESTIC ? C_DOMESTIC : C_REDIRECT]++;
+	return 1;
+}
+
+int
+ig_writer_redirect_host(struct ig_writer* w, const uint8_t* wire,
+	const char* registrar)
+{
+	uint8_t key[IG_KEY_MAX], buf[600];
+	struct ig_enc e = { buf, sizeof(buf), 0, 0 };
+	size_t kl = ig_name_wire_to_key(wire, key, NULL, NULL);
+	ig_enc_str(&e, registrar);
+	if(e.overflow) {
+		snprintf(w->err, sizeof(w->err), "registrar id too long");
+		return 0;
+	}
+	if(!wput(w, IG_DB_REDIRECT_HOST, key, kl, buf, e.len, 0) ||
+		!name_set(w, key, kl, IG_NAME_REDIRECT, NULL))
+		return 0;
+	w->count[C_REDIRECT_HOST]++;
+	return 1;
+}
+
+int
+ig_writer_registrar(struct ig_writer* w, const struct ig_registrar* r)
+{
+	uint8_t buf[2048];
+	struct ig_enc e = { buf, sizeof(buf), 0, 0 };
+	ig_enc_str(&e, r->id);
+	ig_enc_str(&e, r->name);
+	if(e.overflow) {
+		snprintf(w->err, sizeof(w->err), "registrar record too large");
+		return 0;
+	}
+	if(!wput(w, IG_DB_REGISTRAR, r->id, strlen(r->id), buf, e.len, 0))
+		return 0;
+	w->count[C_REGISTRAR]++;
+	return 1;
+}
+
+int
+ig_writer_regdomain(struct ig_writer* w, const uint8_t* wire,
+	const struct ig_regdomain* d)
+{
+	uint8_t key[IG_KEY_MAX], buf[1024];
+	struct ig_enc e = { buf, sizeof(buf), 0, 0 };
+	size_t kl = ig_name_wire_to_key(wire, key, NULL, NULL);
+	ig_enc_u8(&e, (uint8_t)d->flags);
+	ig_enc_str(&e, d->registrar);
+	ig_enc_str(&e, d->status);
+	if(e.overflow) {
+		snprintf(w->err, sizeof(w->err), "registrar domain too large");
+		return 0;
+	}
+	if(!wput(w, IG_DB_REGDOMAIN, key, kl, buf, e.len, 0)) return 0;
+	w->count[C_REGDOMAIN]++;
+	return 1;
+}
+
+int
+ig_writer_tld(struct ig_writer* w, const uint8_t* wire)
+{
+	uint8_t key[IG_KEY_MAX];
+	size_t kl = ig_name_wire_to_key(wire, key, NULL, NULL);
+	if(!name_set(w, key, kl, IG_NAME_TLD, NULL)) return 0;
+	w->count[C_TLD]++;
+	return 1;
+}
+
+int
+ig_writer_changed(struct ig_writer* w, const uint8_t* wire, int subtree)
+{
+	uint8_t key[IG_KEY_MAX], v = (uint8_t)(subtree ? 1 : 0);
+	size_t kl = ig_name_wire_to_key(wire, key, NULL, NULL);
+	if(kl == 0) return ig_writer_meta(w, "changed_all", "1");
+	if(!wput(w, IG_DB_CHANGED, key, kl, &v, 1, 0)) return 0;
+	w->count[C_CHANGED]++;
+	return 1;
+}
+
+int
+ig_writer_meta(struct ig_writer* w, const char* key, const char* value)
+{
+	return wput(w, IG_DB_META, key, strlen(key), value, strlen(value) + 1,
+		0);
+}
+
+/** check that ranges of one kind do not overlap (keys sort by last) */
+static int
+ranges_check(struct ig_writer* w)
+{
+	MDB_cursor* c;
+	MDB_val k, v;
+	uint8_t prevkind = 0, prevlast[16];
+	int rc;
+	if((rc = mdb_cursor_open(w->txn, w->dbi[IG_DB_RANGE], &c)) != 0)
+		return lmdb_fail(w, "range", rc);
+	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while(rc == 0) {
+		const uint8_t* kb = k.mv_data;
+		const uint8_t* first = v.mv_data;
+		if(k.mv_size != 17 || v.mv_size < 16) {
+			mdb_cursor_close(c);
+			snprintf(w->err, sizeof(w->err), "bad range record");
+			return 0;
+		}
+		if(kb[0] == prevkind && memcmp(first, prevlast, 16) <= 0) {
+			struct ig_addr a;
+			char t[64];
+			memcpy(a.b, first, 16);
+			mdb_cursor_close(c);
+			snprintf(w->err, sizeof(w->err), "%s ranges overlap at "
+				"%s (merge them before writing)",
+				kb[0] == IG_RANGE_DOMESTIC ? "domestic" :
+				"redirect", ig_addr_to_text(&a, t, sizeof(t)));
+			return 0;
+		}
+		prevkind = kb[0];
+		memcpy(prevlast, kb + 1, 16);
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
+	return 1;
+}
+
+/** SHA-256 over every record of every database but meta, in key order */
+static int
+content_hash(struct ig_writer* w, char* hex)
+{
+	EVP_MD_CTX* md = EVP_MD_CTX_new();
+	unsigned char dig[32];
+	unsigned int dl = 0;
+	int i, rc;
+	if(!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
+		EVP_MD_CTX_free(md);
+		snprintf(w->err, sizeof(w->err), "sha256 unavailable");
+		return 0;
+	}
+	for(i = IG_DB_META + 1; i < IG_DB_COUNT; i++) {
+		MDB_cursor* c;
+		MDB_val k, v;
+		uint8_t tag = (uint8_t)i;
+		if((rc = mdb_cursor_open(w->txn, w->dbi[i], &c)) != 0) {
+			EVP_MD_CTX_free(md);
+			return lmdb_fail(w, "hash", rc);
+		}
+		rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+		while(rc == 0) {
+			uint32_t kl = (uint32_t)k.mv_size;
+			uint32_t vl = (uint32_t)v.mv_size;
+			EVP_DigestUpdate(md, &tag, 1);
+			EVP_DigestUpdate(md, &kl, 4);
+			EVP_DigestUpdate(md, k.mv_data, k.mv_size);
+			EVP_DigestUpdate(md, &vl, 4);
+			EVP_DigestUpdate(md, v.mv_data, v.mv_size);
+			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+		}
+		mdb_cursor_close(c);
+	}
+	EVP_DigestFinal_ex(md, dig, &dl);
+	EVP_MD_CTX_free(md);
+	for(i = 0; i < 32; i++)
+		sprintf(hex + 2*i, "%02x", dig[i]);
+	hex[64] = 0;
+	return 1;
+}
+
+/** fsync a file or directory by path */
+static int
+fsync_path(const char* path, int dir)
+{
+	int fd = open(path, (dir ? O_RDONLY | O_DIRECTORY : O_RDWR)
+		| O_CLOEXEC);
+	int rc;
+	if(fd < 0) return 0;
+	rc = fsync(fd);
+	close(fd);
+	return rc == 0;
+}
+
+int
+ig_writer_publish(struct ig_writer* w, uint64_t serial,
+	struct ig_snapshot_info* info, char* err, size_t errlen)
+{
+	char buf[128], hex[65], *dcopy = NULL;
+	int i, rc;
+	time_t now = time(NULL);
+	if(!ranges_check(w)) goto fail;
+	for(i = 0; i < C_MAX; i++) {
+		char key[64];
+		snprintf(key, sizeof(key), "count.%s", count_names[i]);
+		snprintf(buf, sizeof(buf), "%llu",
+			(unsigned long long)w->count[i]);
+		if(!ig_writer_meta(w, key, buf)) goto fail;
+	}
+	if(!content_hash(w, hex)) goto fail;
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)serial);
+	if(!ig_writer_meta(w, "serial", buf) ||
+		!ig_writer_meta(w, "hash", hex)) goto fail;
+	snprintf(buf, sizeof(buf), "%lld", (long long)now);
+	if(!ig_writer_meta(w, "created", buf) ||
+		!ig_writer_meta(w, "format", IG_SNAPSHOT_FORMAT)) goto fail;
+	rc = mdb_txn_commit(w->txn);
+	w->txn = NULL;
+	if(rc != 0) {
+		lmdb_fail(w, "commit", rc);
+		goto fail;
+	}
+	if((rc = mdb_env_sync(w->env, 1)) != 0) {
+		lmdb_fail(w, "sync", rc);
+		goto fail;
+	}
+	mdb_env_close(w->env);
+	w->env = NULL;
+	if(!fsync_path(w->tmp, 0)) {
+		snprintf(w->err, sizeof(w->err), "%s: fsync: %s", w->tmp,
+			strerror(errno));
+		goto fail;
+	}
+	if(rename(w->tmp, w->path) != 0) {
+		snprintf(w->err, sizeof(w->err), "rename %s to %s: %s",
+			w->tmp, w->path, strerror(errno));
+		goto fail;
+	}
+	dcopy = strdup(w->path);
+	if(dcopy) fsync_path(dirname(dcopy), 1);
+	free(dcopy);
+	if(info) {
+		memset(info, 0, sizeof(*info));
+		info->serial = serial;
+		memcpy(info->hash, hex, sizeof(hex));
+		info->created = now;
+		snprintf(info->ident, sizeof(info->ident), "%llu-%.12s",
+			(unsigned long long)serial, hex);
+	}
+	free(w->tmp);
+	w->tmp = NULL;
+	ig_writer_abort(w);
+	return 1;
+fail:
+	snprintf(err, errlen, "%s", w->err);
+	ig_writer_abort(w);
+	return 0;
+}
+
+unsigned
+ig_writer_name_flags(struct ig_writer* w, const uint8_t* wire)
+{
+	uint8_t key[IG_KEY_MAX];
+	MDB_val k, v;
+	k.mv_size = ig_name_wire_to_key(wire, key, NULL, NULL);
+	k.mv_data = key;
+	if(k.mv_size == 0 || mdb_get(w->txn, w->dbi[IG_DB_NAME], &k, &v) != 0
+		|| v.mv_size < 1)
+		return 0;
+	return ((uint8_t*)v.mv_data)[0];
+}
+
+/** mark a key (not a wire name) as changed with its subtree */
+static int
+changed_key(struct ig_writer* w, const void* key, size_t kl)
+{
+	uint8_t one = 1;
+	MDB_val k, v;
+	k.mv_data = (void*)key;
+	k.mv_size = kl;
+	if(mdb_get(w->txn, w->dbi[IG_DB_CHANGED], &k, &v) == 0) return 1;
+	if(!wput(w, IG_DB_CHANGED, key, kl, &one, 1, 0)) return 0;
+	w->count[C_CHANGED]++;
+	return 1;
+}
+
+/** mark the targets of an order value as changed */
+static int
+changed_order_targets(struct ig_writer* w, const MDB_val* val)
+{
+	struct ig_dec d = { val->mv_data, val->mv_size, 0, 0 };
+	unsigned i, n;
+	for(i = 0; i < 4; i++) (void)ig_dec_str(&d);
+	(void)ig_dec_i64(&d); (void)ig_dec_i64(&d); (void)ig_dec_i64(&d);
+	n = ig_dec_u16(&d);
+	for(i = 0; i < n && !d.bad; i++) {
+		uint8_t wire[IG_NAME_MAX], key[IG_KEY_MAX];
+		size_t wl;
+		const char* err;
+		const char* name;
+		(void)ig_dec_u8(&d);
+		name = ig_dec_str(&d);
+		if(d.bad || !ig_name_from_text(name, wire, &wl, &err)) continue;
+		if(!changed_key(w, key, ig_name_wire_to_key(wire, key, NULL,
+			NULL)))
+			return 0;
+	}
+	return 1;
+}
+
+/**
+ * Walk one database of the new and the previous snapshot side by side.
+ * @param mode: 0 mark differing keys, 1 mark targets of differing orders,
+ *	2 any difference sets *all.
+ */
+static int
+diff_db(struct ig_writer* w, MDB_txn* ptxn, MDB_dbi pdbi, enum ig_db db,
+	int mode, int* all)
+{
+	MDB_cursor *a = NULL, *b = NULL;
+	MDB_val ka, va, kb, vb;
+	int ra, rb, ok = 1;
+	if(mdb_cursor_open(w->txn, w->dbi[db], &a) != 0 ||
+		mdb_cursor_open(ptxn, pdbi, &b) != 0) {
+		if(a) mdb_cursor_close(a);
+		snprintf(w->err, sizeof(w->err), "diff: cannot open cursors");
+		return 0;
+	}
+	ra = mdb_cursor_get(a, &ka, &va, MDB_FIRST);
+	rb = mdb_cursor_get(b, &kb, &vb, MDB_FIRST);
+	while(ok && (ra == 0 || rb == 0)) {
+		int c;
+		if(ra != 0) c = 1;
+		else if(rb != 0) c = -1;
+		else {
+			size_t m = ka.mv_size < kb.mv_size ? ka.mv_size :
+				kb.mv_size;
+			c = memcmp(ka.mv_data, kb.mv_data, m);
+			if(c == 0) c = (ka.mv_size > kb.mv_size) -
+				(ka.mv_size < kb.mv_size);
+		}
+		if(c == 0 && va.mv_size == vb.mv_size &&
+			memcmp(va.mv_data, vb.mv_data, va.mv_size) == 0) {
+			ra = mdb_cursor_get(a, &ka, &va, MDB_NEXT);
+			rb = mdb_cursor_get(b, &kb, &vb, MDB_NEXT);
+			continue;
+		}
+		if(mode == 2) {
+			*all = 1;
+			break;
+		}
+		if(c <= 0) {
+			ok = mode == 0 ? changed_key(w, ka.mv_data, ka.mv_size)
+				: changed_order_targets(w, &va);
+		}
+		if(ok && c >= 0) {
+			ok = mode == 0 ? changed_key(w, kb.mv_data, kb.mv_size)
+				: changed_order_targets(w, &vb);
+		}
+		if(c <= 0) ra = mdb_cursor_get(a, &ka, &va, MDB_NEXT);
+		if(c >= 0) rb = mdb_cursor_get(b, &kb, &vb, MDB_NEXT);
+	}
+	mdb_cursor_close(a);
+	mdb_cursor_close(b);
+	return ok;
+}
+
+int
+ig_writer_diff(struct ig_writer* w, struct ig_snapshot* prev)
+{
+	struct ig_view pv;
+	int all = 0, ok;
+	if(!ig_view_begin(prev, &pv)) {
+		snprintf(w->err, sizeof(w->err), "diff: cannot read %s",
+			ig_snapshot_path(prev));
+		return 0;
+	}
+	ok = diff_db(w, pv.txn, ig_view_dbi(&pv, IG_DB_NAME), IG_DB_NAME, 0,
+		&all) &&
+		diff_db(w, pv.txn, ig_view_dbi(&pv, IG_DB_BLACKLIST),
+		IG_DB_BLACKLIST, 0, &all) &&
+		diff_db(w, pv.txn, ig_view_dbi(&pv, IG_DB_REDIRECT_HOST),
+		IG_DB_REDIRECT_HOST, 0, &all) &&
+		diff_db(w, pv.txn, ig_view_dbi(&pv, IG_DB_ORDER), IG_DB_ORDER,
+		1, &all) &&
+		diff_db(w, pv.txn, ig_view_dbi(&pv, IG_DB_RANGE), IG_DB_RANGE,
+		2, &all) &&
+		diff_db(w, pv.txn, ig_view_dbi(&pv, IG_DB_EXEMPT), IG_DB_EXEMPT,
+		2, &all);
+	ig_view_end(&pv);
+	if(ok && all) ok = ig_writer_meta(w, "changed_all", "1");
+	return ok;
+}

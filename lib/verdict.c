@@ -1,0 +1,322 @@
+/*
+ * lib/verdict.c - the policy decision.
+ *
+ * \file
+ * See verdict.h.  Each chain name is walked once: one LMDB lookup per
+ * ancestor in the name database, whose flags say which other databases
+ * hold a record at that exact name.
+ */
+#include "lib/verdict.h"
+#include <stdio.h>
+#include <string.h>
+
+static const char* const reason_names[IG_REASON_COUNT] = {
+	"filed", "exempt", "abroad", "pending", "order", "blacklist",
+	"nofiling", "redirect"
+};
+
+const char*
+ig_reason_name(enum ig_reason r)
+{
+	return (unsigned)r < IG_REASON_COUNT ? reason_names[r] : "?";
+}
+
+int
+ig_reason_parse(const char* s)
+{
+	int i;
+	for(i = 0; i < IG_REASON_COUNT; i++)
+		if(strcmp(s, reason_names[i]) == 0) return i;
+	return -1;
+}
+
+/** one name and what the snapshot holds along its ancestors */
+struct walk {
+	/** the wire name */
+	const uint8_t* wire;
+	/** its key */
+	uint8_t key[IG_KEY_MAX];
+	/** key length of the ancestor with i+1 labels */
+	size_t labelend[IG_LABELS_MAX];
+	/** number of labels */
+	int nl;
+	/** IG_NAME_* flags at each ancestor (index = labels - 1) */
+	uint8_t flags[IG_LABELS_MAX];
+	/** union of the flags */
+	unsigned any;
+	/** level of the nearest filing, -1 if none */
+	int filing_level;
+	/** that filing */
+	struct ig_filing filing;
+};
+
+/** walk one name through the name database */
+static void
+walk_name(struct ig_view* v, const uint8_t* wire, struct walk* w)
+{
+	int i;
+	w->wire = wire;
+	ig_name_wire_to_key(wire, w->key, w->labelend, &w->nl);
+	w->any = 0;
+	w->filing_level = -1;
+	for(i = 0; i < w->nl; i++) {
+		struct ig_filing f;
+		unsigned fl = ig_view_name(v, w->key, w->labelend[i], &f);
+		w->flags[i] = (uint8_t)fl;
+		w->any |= fl;
+		if(fl & IG_NAME_FILING) {
+			w->filing_level = i;
+			w->filing = f;
+		}
+	}
+}
+
+/** copy the ancestor of w with lvl+1 labels into out as a wire name */
+static void
+ancestor_wire(const struct walk* w, int lvl, uint8_t* out)
+{
+	const uint8_t* p = w->wire;
+	int skip = w->nl - (lvl + 1), i;
+	for(i = 0; i < skip; i++) p += 1 + *p;
+	memcpy(out, p, ig_name_wire_len(p));
+}
+
+/** start a verdict */
+static void
+verdict_init(struct ig_view* v, const struct ig_facts* f,
+	struct ig_verdict* out)
+{
+	const struct ig_snapshot_info* si = ig_snapshot_info(v->snap);
+	memset(out, 0, sizeof(*out));
+	memcpy(out->name, f->qname, ig_name_wire_len(f->qname));
+	out->match[0] = 0;
+	out->serial = si->serial;
+	snprintf(out->snapshot, sizeof(out->snapshot), "%s", si->ident);
+}
+
+/** set a block verdict about chain name w matched at level lvl */
+static int
+block(struct ig_verdict* out, enum ig_reason r, const struct walk* w,
+	int lvl)
+{
+	out->block = 1;
+	out->reason = r;
+	memcpy(out->name, w->wire, ig_name_wire_len(w->wire));
+	if(lvl >= 0) ancestor_wire(w, lvl, out->match);
+	return 1;
+}
+
+/** rule 1: an active order on any chain name */
+static int
+rule_order(struct ig_view* v, struct walk* ws, int n, int64_t now,
+	struct ig_verdict* out)
+{
+	int i, lvl;
+	for(i = 0; i < n; i++) {
+		if(!(ws[i].any & IG_NAME_ORDER)) continue;
+		for(lvl = ws[i].nl - 1; lvl >= 0; lvl--) {
+			struct ig_order o;
+			if(!(ws[i].flags[lvl] & IG_NAME_ORDER)) continue;
+			if(ig_view_order_at(v, ws[i].key, ws[i].labelend[lvl],
+				lvl == ws[i].nl - 1, now, &o)) {
+				snprintf(out->id, sizeof(out->id), "%s", o.id);
+				snprintf(out->doc_no, sizeof(out->doc_no), "%s",
+					o.doc_no);
+				snprintf(out->detail, sizeof(out->detail),
+					"%s: %s", o.unit, o.reason);
+				return block(out, IG_REASON_ORDER, &ws[i], lvl);
+			}
+		}
+	}
+	return 0;
+}
+
+/** rule 2: a blacklist entry on any chain name */
+static int
+rule_blacklist(struct ig_view* v, struct walk* ws, int n,
+	struct ig_verdict* out)
+{
+	int i, lvl;
+	for(i = 0; i < n; i++) {
+		if(!(ws[i].any & IG_NAME_BLACKLIST)) continue;
+		for(lvl = ws[i].nl - 1; lvl >= 0; lvl--) {
+			struct ig_blacklist b;
+			if(!(ws[i].flags[lvl] & IG_NAME_BLACKLIST)) continue;
+			if(!ig_view_blacklist(v, ws[i].key, ws[i].labelend[lvl],
+				&b)) continue;
+			if(!b.subtree && lvl != ws[i].nl - 1) continue;
+			snprintf(out->detail, sizeof(out->detail), "%s",
+				b.reason);
+			snprintf(out->id, sizeof(out->id), "%s", b.source);
+			return block(out, IG_REASON_BLACKLIST, &ws[i], lvl);
+		}
+	}
+	return 0;
+}
+
+/**
+ * Is the name exempt?  Built in: the root, arpa. and below, every public
+ * suffix (TLDs included); and operator exemptions.
+ * @param lvl_out: level of the matching operator exemption, or -1.
+ */
+static int
+name_exempt(struct ig_view* v, const struct walk* w, int* lvl_out)
+{
+	int lvl;
+	char text[1024];
+	size_t tl;
+	*lvl_out = -1;
+	if(w->nl == 0) return 1;
+	if(w->key[0] == 4 && memcmp(w->key + 1, "arpa", 4) == 0) return 1;
+	if(w->any & IG_NAME_EXEMPT) {
+		for(lvl = w->nl - 1; lvl >= 0; lvl--) {
+			struct ig_exempt x;
+			if(!(w->flags[lvl] & IG_NAME_EXEMPT)) continue;
+			if(!ig_view_exempt(v, w->key, w->labelend[lvl], &x))
+				continue;
+			if(x.subtree || lvl == w->nl - 1) {
+				*lvl_out = lvl;
+				return 1;
+			}
+		}
+	}
+	if(w->nl == 1) return 1; /* a TLD */
+	if(w->filing_level >= 0) return 0; /* registrable: has a filing */
+	ig_name_wire_to_text(w->wire, text, sizeof(text));
+	tl = strlen(text);
+	if(tl > 1 && text[tl-1] == '.') text[tl-1] = 0;
+	return ig_name_is_public_suffix(text);
+}
+
+/** is the name covered by an active filing (or exempt)? */
+static int
+name_filed(struct ig_view* v, const struct walk* w)
+{
+	int lvl;
+	if(w->filing_level >= 0 && w->filing.status == IG_FILING_ACTIVE)
+		return 1;
+	return name_exempt(v, w, &lvl);
+}
+
+/** rule 5 redirect part: endpoint host in the chain or address in range */
+static int
+rule_redirect(struct ig_view* v, struct walk* ws, int n,
+	const struct ig_facts* f, const struct walk* unfiled,
+	struct ig_verdict* out)
+{
+	int i, lvl;
+	for(i = 1; i < n; i++) {
+		if(!(ws[i].any & IG_NAME_REDIRECT)) continue;
+		for(lvl = ws[i].nl - 1; lvl >= 0; lvl--) {
+			const char* reg;
+			char t[1024];
+			if(!(ws[i].flags[lvl] & IG_NAME_REDIRECT)) continue;
+			if(!ig_view_redirect_host(v, ws[i].key,
+				ws[i].labelend[lvl], &reg)) continue;
+			snprintf(out->id, sizeof(out->id), "%s", reg);
+			snprintf(out->detail, sizeof(out->detail),
+				"alias %s is a registrar forwarding/parking "
+				"host", ig_name_wire_to_text(ws[i].wire, t,
+				sizeof(t)));
+			block(out, IG_REASON_REDIRECT, unfiled, -1);
+			ancestor_wire(&ws[i], lvl, out->match);
+			return 1;
+		}
+	}
+	for(i = 0; i < f->naddr; i++) {
+		const char* reg;
+		char t[64];
+		if(!ig_view_range(v, IG_RANGE_REDIRECT, &f->addr[i], NULL, &reg))
+			continue;
+		snprintf(out->id, sizeof(out->id), "%s", reg);
+		snprintf(out->detail, sizeof(out->detail), "address %s is a "
+			"registrar forwarding/parking endpoint",
+			ig_addr_to_text(&f->addr[i], t, sizeof(t)));
+		return block(out, IG_REASON_REDIRECT, unfiled, -1);
+	}
+	return 0;
+}
+
+int
+ig_decide(struct ig_view* v, const struct ig_facts* f,
+	const struct ig_policy_opts* o, struct ig_verdict* out)
+{
+	struct walk ws[IG_CHAIN_MAX + 1];
+	int n = 1, i, nfiling, lvl;
+	const struct walk* unfiled = NULL;
+
+	verdict_init(v, f, out);
+	walk_name(v, f->qname, &ws[0]);
+	for(i = 0; f->answered && i < f->nalias && i < IG_CHAIN_MAX; i++)
+		walk_name(v, f->alias[i], &ws[n++]);
+
+	if(rule_order(v, ws, n, o->now, out)) return 1;
+	if(rule_blacklist(v, ws, n, out)) return 1;
+	if(name_exempt(v, &ws[0], &lvl)) {
+		out->reason = IG_REASON_EXEMPT;
+		if(lvl >= 0) ancestor_wire(&ws[0], lvl, out->match);
+		return 0;
+	}
+	/* the names that need a filing: the QNAME and each alias owner (all
+	 * chain names but the final target) */
+	nfiling = (o->chain == IG_CHAIN_QNAME) ? 1 : (n > 1 ? n - 1 : 1);
+	for(i = 0; i < nfiling; i++) {
+		if(!name_filed(v, &ws[i])) {
+			unfiled = &ws[i];
+			break;
+		}
+	}
+	if(!unfiled) {
+		out->reason = IG_REASON_FILED;
+		if(ws[0].filing_level >= 0) {
+			ancestor_wire(&ws[0], ws[0].filing_level, out->match);
+			snprintf(out->id, sizeof(out->id), "%s",
+				ws[0].filing.number);
+		}
+		return 0;
+	}
+	/* why unfiled, for the record */
+	if(unfiled->filing_level >= 0) {
+		snprintf(out->id, sizeof(out->id), "%s",
+			unfiled->filing.number);
+		snprintf(out->detail, sizeof(out->detail), "filing %s",
+			unfiled->filing.status == IG_FILING_REVOKED ?
+			"revoked" : "cancelled");
+	} else if(unfiled->nl > 0 && !(unfiled->flags[0] & IG_NAME_TLD)) {
+		snprintf(out->detail, sizeof(out->detail),
+			"no filing; TLD not on the filable list");
+	} else {
+		snprintf(out->detail, sizeof(out->detail), "no filing");
+	}
+	if(f->answered && rule_redirect(v, ws, n, f, unfiled, out)) {
+		if(unfiled->filing_level >= 0)
+			ancestor_wire(unfiled, unfiled->filing_level,
+				out->match);
+		return 1;
+	}
+	if(o->scope == IG_SCOPE_ALL) {
+		block(out, IG_REASON_NOFILING, unfiled,
+			unfiled->filing_level);
+		return 1;
+	}
+	if(!f->answered) {
+		out->reason = IG_REASON_PENDING;
+		return 0;
+	}
+	for(i = 0; i < f->naddr; i++) {
+		char t[64];
+		if(!ig_view_range(v, IG_RANGE_DOMESTIC, &f->addr[i], NULL, NULL))
+			continue;
+		{
+			size_t dl = strlen(out->detail);
+			snprintf(out->detail + dl, sizeof(out->detail) - dl,
+				"; domestic address %s",
+				ig_addr_to_text(&f->addr[i], t, sizeof(t)));
+		}
+		block(out, IG_REASON_NOFILING, unfiled, unfiled->filing_level);
+		return 1;
+	}
+	out->reason = IG_REASON_ABROAD;
+	out->id[0] = 0;
+	return 0;
+}
