@@ -405,6 +405,21 @@ ig_view_regdomain(struct ig_view* v, const uint8_t* key, size_t keylen,
 	return !d.bad;
 }
 
+int
+ig_view_changed(struct ig_view* v, const uint8_t* key,
+	const size_t* labelend, int nl)
+{
+	int i;
+	for(i = 0; i < nl; i++) {
+		struct ig_dec d;
+		if(view_get(v, IG_DB_CHANGED, key, labelend[i], &d)) {
+			uint8_t sub = ig_dec_u8(&d);
+			if(sub || i == nl - 1) return 1;
+		}
+	}
+	return 0;
+}
+
 const char*
 ig_view_meta(struct ig_view* v, const char* key)
 {

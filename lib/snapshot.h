@@ -276,6 +276,16 @@ int ig_view_registrar(struct ig_view* v, const char* id,
 int ig_view_regdomain(struct ig_view* v, const uint8_t* key, size_t keylen,
 	struct ig_regdomain* out);
 
+/**
+ * Is the verdict of this name possibly different from the previous
+ * snapshot's: is its key, or an ancestor's, in the changed set?
+ * @param key, keylen: the name's key; labelend, nl: its ancestors
+ *	(from ig_name_wire_to_key).
+ * @return 1 changed, 0 not.
+ */
+int ig_view_changed(struct ig_view* v, const uint8_t* key,
+	const size_t* labelend, int nl);
+
 /** A meta value by key, NUL-terminated, or NULL. */
 const char* ig_view_meta(struct ig_view* v, const char* key);
 

@@ -47,6 +47,11 @@ struct ig_writer {
 	int sorted;
 	/** counts */
 	uint64_t count[C_MAX];
+	/** a range repeated the kind and last address of an earlier one
+	 * (an overlap the range key cannot hold): its kind, 0 if none */
+	uint8_t range_dup_kind;
+	/** that last address */
+	struct ig_addr range_dup_last;
 	/** last error */
 	char err[512];
 };
@@ -335,6 +340,21 @@ ig_writer_range(struct ig_writer* w, enum ig_range_kind kind,
 		snprintf(w->err, sizeof(w->err), "range owner too long");
 		return 0;
 	}
+	{
+		/* ranges are keyed by kind and last address: a second range
+		 * ending at the same address overlaps the first and would
+		 * silently replace it; keep the first, fail at publish */
+		MDB_val k, old;
+		k.mv_data = key;
+		k.mv_size = sizeof(key);
+		if(mdb_get(w->txn, w->dbi[IG_DB_RANGE], &k, &old) == 0) {
+			if(!w->range_dup_kind) {
+				w->range_dup_kind = (uint8_t)kind;
+				w->range_dup_last = r->last;
+			}
+			return 1;
+		}
+	}
 	if(!wput(w, IG_DB_RANGE, key, sizeof(key), buf, e.len,
 		w->sorted ? MDB_APPEND : 0))
 		return 0;
@@ -433,6 +453,15 @@ ranges_check(struct ig_writer* w)
 	MDB_val k, v;
 	uint8_t prevkind = 0, prevlast[16];
 	int rc;
+	if(w->range_dup_kind) {
+		char t[64];
+		snprintf(w->err, sizeof(w->err), "%s ranges overlap at %s "
+			"(merge them before writing)",
+			w->range_dup_kind == IG_RANGE_DOMESTIC ? "domestic" :
+			"redirect", ig_addr_to_text(&w->range_dup_last, t,
+			sizeof(t)));
+		return 0;
+	}
 	if((rc = mdb_cursor_open(w->txn, w->dbi[IG_DB_RANGE], &c)) != 0)
 		return lmdb_fail(w, "range", rc);
 	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);

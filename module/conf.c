@@ -1,0 +1,196 @@
+/*
+ * module/conf.c - the icpguard module's own configuration file.
+ *
+ * \file
+ * See config.h.  One table lists every key with its parser, so the
+ * documentation (icpguard.conf.example) and the code name the same keys.
+ */
+#include "module/conf.h"
+#include <ctype.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const char* const action_names[] = { "nxdomain", "nodata", "refused",
+	"redirect" };
+
+const char*
+icpguard_action_name(enum ig_action a)
+{
+	return (unsigned)a < 4 ? action_names[a] : "?";
+}
+
+void
+icpguard_cfg_defaults(struct icpguard_cfg* cfg)
+{
+	int i;
+	memset(cfg, 0, sizeof(*cfg));
+	snprintf(cfg->snapshot, sizeof(cfg->snapshot), "%s",
+		"/var/lib/icpguard/snapshot.mdb");
+	cfg->scope = IG_SCOPE_DOMESTIC;
+	cfg->chain = IG_CHAIN_ALL;
+	for(i = 0; i < IG_REASON_COUNT; i++)
+		cfg->action[i] = IG_ACTION_NXDOMAIN;
+	cfg->ttl = 60;
+	cfg->poll_ms = 100;
+	cfg->log_blocks = 1;
+}
+
+const char*
+icpguard_cfg_path(void)
+{
+	const char* e = getenv(ICPGUARD_CONF_ENV);
+	return (e && *e) ? e : ICPGUARD_CONF_DEFAULT;
+}
+
+/** parse a yes/no */
+static const char*
+parse_bool(const char* v, int* out)
+{
+	if(!strcmp(v, "yes")) *out = 1;
+	else if(!strcmp(v, "no")) *out = 0;
+	else return "want yes or no";
+	return NULL;
+}
+
+/** parse an unsigned integer within bounds */
+static const char*
+parse_uint(const char* v, long lo, long hi, long* out)
+{
+	char* end;
+	errno = 0;
+	*out = strtol(v, &end, 10);
+	if(*v == 0 || *end || errno || *out < lo || *out > hi)
+		return "want a whole number in range";
+	return NULL;
+}
+
+/** apply one key; returns NULL or the reason it is bad */
+static const char*
+apply(struct icpguard_cfg* cfg, const char* key, const char* v)
+{
+	long n;
+	const char* e;
+	if(!strcmp(key, "snapshot")) {
+		if(*v != '/') return "want an absolute path";
+		if(strlen(v) >= sizeof(cfg->snapshot)) return "path too long";
+		snprintf(cfg->snapshot, sizeof(cfg->snapshot), "%s", v);
+		return NULL;
+	}
+	if(!strcmp(key, "scope")) {
+		if(!strcmp(v, "domestic")) cfg->scope = IG_SCOPE_DOMESTIC;
+		else if(!strcmp(v, "all")) cfg->scope = IG_SCOPE_ALL;
+		else return "want domestic or all";
+		return NULL;
+	}
+	if(!strcmp(key, "chain-check")) {
+		if(!strcmp(v, "all")) cfg->chain = IG_CHAIN_ALL;
+		else if(!strcmp(v, "qname")) cfg->chain = IG_CHAIN_QNAME;
+		else return "want all or qname";
+		return NULL;
+	}
+	if(!strcmp(key, "mode")) {
+		if(!strcmp(v, "enforce")) cfg->monitor = 0;
+		else if(!strcmp(v, "monitor")) cfg->monitor = 1;
+		else return "want enforce or monitor";
+		return NULL;
+	}
+	if(!strncmp(key, "action-", 7)) {
+		int r = ig_reason_parse(key + 7), a;
+		if(r != IG_REASON_ORDER && r != IG_REASON_BLACKLIST &&
+			r != IG_REASON_NOFILING && r != IG_REASON_REDIRECT)
+			return "unknown key (action-order, action-blacklist, "
+				"action-nofiling, action-redirect)";
+		for(a = 0; a < 4; a++)
+			if(!strcmp(v, action_names[a])) break;
+		if(a == 4) return "want nxdomain, nodata, refused or redirect";
+		cfg->action[r] = (enum ig_action)a;
+		return NULL;
+	}
+	if(!strcmp(key, "notice-ipv4")) {
+		if(!ig_addr_parse(v, &cfg->notice4) ||
+			!ig_addr_is_v4(&cfg->notice4))
+			return "want an IPv4 address";
+		cfg->have_notice4 = 1;
+		return NULL;
+	}
+	if(!strcmp(key, "notice-ipv6")) {
+		if(!strchr(v, ':') || !ig_addr_parse(v, &cfg->notice6))
+			return "want an IPv6 address";
+		cfg->have_notice6 = 1;
+		return NULL;
+	}
+	if(!strcmp(key, "policy-ttl")) {
+		if((e = parse_uint(v, 1, 86400, &n))) return
+			"want 1..86400 seconds";
+		cfg->ttl = (uint32_t)n;
+		return NULL;
+	}
+	if(!strcmp(key, "poll-interval")) {
+		if((e = parse_uint(v, 10, 60000, &n))) return
+			"want 10..60000 milliseconds";
+		cfg->poll_ms = (int)n;
+		return NULL;
+	}
+	if(!strcmp(key, "fail-open")) return parse_bool(v, &cfg->fail_open);
+	if(!strcmp(key, "log-blocks")) return parse_bool(v, &cfg->log_blocks);
+	return "unknown key";
+}
+
+int
+icpguard_cfg_read(const char* path, struct icpguard_cfg* cfg, char* err,
+	size_t errlen)
+{
+	FILE* in = fopen(path, "r");
+	char line[2048];
+	long lineno = 0;
+	int i;
+	if(!in) {
+		snprintf(err, errlen, "%s: cannot read: %s", path,
+			strerror(errno));
+		return 0;
+	}
+	while(fgets(line, sizeof(line), in)) {
+		char* p = line, *colon, *v, *end, *hash;
+		const char* why;
+		lineno++;
+		if((hash = strchr(p, '#')) != NULL) *hash = 0;
+		while(isspace((unsigned char)*p)) p++;
+		end = p + strlen(p);
+		while(end > p && isspace((unsigned char)end[-1])) *--end = 0;
+		if(*p == 0) continue;
+		if(!(colon = strchr(p, ':'))) {
+			snprintf(err, errlen, "%s:%ld: expected 'key: value'",
+				path, lineno);
+			fclose(in);
+			return 0;
+		}
+		*colon = 0;
+		v = colon + 1;
+		while(isspace((unsigned char)*v)) v++;
+		end = colon;
+		while(end > p && isspace((unsigned char)end[-1])) *--end = 0;
+		if(*v == '"' && strlen(v) >= 2 && v[strlen(v)-1] == '"') {
+			v[strlen(v)-1] = 0;
+			v++;
+		}
+		if((why = apply(cfg, p, v)) != NULL) {
+			snprintf(err, errlen, "%s:%ld: key '%s': %s (value "
+				"'%s')", path, lineno, p, why, v);
+			fclose(in);
+			return 0;
+		}
+	}
+	fclose(in);
+	for(i = 0; i < IG_REASON_COUNT; i++) {
+		if(cfg->action[i] == IG_ACTION_REDIRECT && !cfg->have_notice4 &&
+			!cfg->have_notice6) {
+			snprintf(err, errlen, "%s: key 'action-%s': redirect "
+				"needs notice-ipv4 or notice-ipv6", path,
+				ig_reason_name((enum ig_reason)i));
+			return 0;
+		}
+	}
+	return 1;
+}

@@ -1,0 +1,343 @@
+/*
+ * module/icpguard.c - the icpguard Unbound module: entry points.
+ *
+ * \file
+ * The six functions Unbound's dynlib module looks up (init, deinit,
+ * operate, inform_super, clear, get_mem) and the reply callback that adds
+ * the Extended DNS Error to policy answers.  module/icpguard.h walks
+ * through how a query passes the module.
+ */
+#include "config.h"
+#include "module/icpguard.h"
+#include "dynlibmod/dynlibmod.h"
+#include "util/log.h"
+#include "util/net_help.h"
+#include "util/module.h"
+#include "util/regional.h"
+#include "util/data/msgreply.h"
+#include "services/cache/dns.h"
+#include "services/mesh.h"
+#include "sldns/rrdef.h"
+#include "sldns/pkthdr.h"
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+/** per-query state, in the query region */
+struct icpguard_qstate {
+	/** 1: the module saw this state arrive and took over caching */
+	int owned;
+};
+
+/** the module state of a query's environment */
+static struct icpguard_env*
+env_of(struct module_env* env, int id)
+{
+	struct dynlibmod_env* de = (struct dynlibmod_env*)env->modinfo[id];
+	return de ? (struct icpguard_env*)de->dyn_env : NULL;
+}
+
+/** is the query subject to policy: a client waits for it, or a prefetch */
+static int
+subject_to_policy(struct module_qstate* qstate)
+{
+	return (qstate->mesh_info && qstate->mesh_info->reply_list) ||
+		qstate->prefetch_leeway != 0;
+}
+
+/** log a verdict */
+static void
+log_verdict(struct icpguard_env* ie, struct module_qstate* qstate,
+	const struct ig_verdict* v, const char* when)
+{
+	char q[1024], n[1024], m[1024];
+	if(!v->block || (!ie->cfg.log_blocks && !ie->cfg.monitor)) return;
+	ig_name_wire_to_text(qstate->qinfo.qname, q, sizeof(q));
+	ig_name_wire_to_text(v->name, n, sizeof(n));
+	ig_name_wire_to_text(v->match, m, sizeof(m));
+	log_info("icpguard: %s %s type %d %s: %s name %s match %s%s%s%s%s "
+		"snapshot %s", ie->cfg.monitor ? "monitor-block" : "block", q,
+		(int)qstate->qinfo.qtype, when, ig_reason_name(v->reason), n, m,
+		v->id[0] ? " record " : "", v->id,
+		v->doc_no[0] ? " document " : "", v->doc_no, v->snapshot);
+}
+
+/** decide on the facts; 1 when the answer must become a policy answer */
+static int
+decide(struct icpguard_env* ie, struct module_qstate* qstate,
+	struct ig_view* view, struct ig_facts* f, struct ig_verdict* v,
+	const char* when)
+{
+	struct ig_policy_opts po;
+	po.scope = ie->cfg.scope;
+	po.chain = ie->cfg.chain;
+	po.now = (int64_t)time(NULL);
+	ig_decide(view, f, &po, v);
+	atomic_fetch_add(&ie->stats.verdicts[v->reason], 1);
+	log_verdict(ie, qstate, v, when);
+	return v->block && !ie->cfg.monitor;
+}
+
+/** store the message the module returns in the message cache */
+static void
+store_answer(struct module_qstate* qstate, struct dns_msg* msg)
+{
+	if(!dns_cache_store(qstate->env, &qstate->qinfo, msg->rep, 0,
+		qstate->prefetch_leeway, 0, qstate->region,
+		qstate->query_flags, qstate->qstarttime))
+		log_err("icpguard: out of memory storing an answer");
+}
+
+/** answer with the policy message for v and finish */
+static void
+answer_policy(struct icpguard_env* ie, struct module_qstate* qstate,
+	int id, const struct ig_verdict* v)
+{
+	struct dns_msg* msg = icpguard_policy_msg(ie, qstate, v);
+	if(!msg) {
+		log_err("icpguard: out of memory building a policy answer");
+		qstate->ext_state[id] = module_error;
+		return;
+	}
+	qstate->return_msg = msg;
+	qstate->return_rcode = LDNS_RCODE_NOERROR;
+	store_answer(qstate, msg);
+	qstate->ext_state[id] = module_finished;
+}
+
+/** a query arrives (new, or pass from a module below) */
+static void
+operate_arrive(struct icpguard_env* ie, struct module_qstate* qstate,
+	int id)
+{
+	struct icpguard_qstate* mq = qstate->minfo[id];
+	struct ig_view* view;
+	if(!mq) {
+		mq = regional_alloc_zero(qstate->region, sizeof(*mq));
+		if(!mq) {
+			qstate->ext_state[id] = module_error;
+			return;
+		}
+		qstate->minfo[id] = mq;
+	}
+	if(subject_to_policy(qstate) && (view = icpguard_view(ie)) != NULL) {
+		struct ig_facts f;
+		struct ig_verdict v;
+		memset(&f, 0, sizeof(f));
+		f.qname = qstate->qinfo.qname;
+		if(decide(ie, qstate, view, &f, &v, "before resolution")) {
+			answer_policy(ie, qstate, id, &v);
+			return;
+		}
+		/* the module stores what it returns; the iterator and the
+		 * validator must not cache the raw answer */
+		mq->owned = 1;
+		qstate->no_cache_store = 1;
+	}
+	qstate->ext_state[id] = module_wait_module;
+}
+
+/** the answer comes back from the modules below */
+static void
+operate_done(struct icpguard_env* ie, struct module_qstate* qstate, int id)
+{
+	struct icpguard_qstate* mq = qstate->minfo[id];
+	int owned = mq && mq->owned;
+	struct ig_view* view;
+	struct ig_facts f;
+	struct ig_verdict v;
+	struct ig_addr addrs[IG_ADDR_MAX];
+	uint8_t names[IG_CHAIN_MAX][IG_NAME_MAX];
+	int rcode;
+
+	qstate->ext_state[id] = module_finished;
+	if(qstate->return_rcode != LDNS_RCODE_NOERROR || !qstate->return_msg ||
+		!qstate->return_msg->rep)
+		return; /* SERVFAIL and friends pass unchanged, uncached */
+	rcode = FLAGS_GET_RCODE(qstate->return_msg->rep->flags);
+	if(rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN) {
+		if(owned) store_answer(qstate, qstate->return_msg);
+		return;
+	}
+	if(!(view = icpguard_view(ie))) {
+		if(owned) store_answer(qstate, qstate->return_msg);
+		return;
+	}
+	icpguard_facts(&qstate->qinfo, qstate->return_msg->rep, &f, addrs,
+		names);
+	if(!owned && !subject_to_policy(qstate)) {
+		/* an internal lookup (a name server's address): it keeps its
+		 * answer, but a blocked name must not stay in the message
+		 * cache where a client would get it without the module */
+		struct ig_policy_opts po = { ie->cfg.scope, ie->cfg.chain,
+			(int64_t)time(NULL) };
+		ig_decide(view, &f, &po, &v);
+		if(v.block)
+			msg_cache_remove(qstate->env, qstate->qinfo.qname,
+				qstate->qinfo.qname_len, qstate->qinfo.qtype,
+				qstate->qinfo.qclass, qstate->query_flags);
+		return;
+	}
+	if(decide(ie, qstate, view, &f, &v, "on the answer")) {
+		answer_policy(ie, qstate, id, &v);
+		return;
+	}
+	if(owned) store_answer(qstate, qstate->return_msg);
+}
+
+/**
+ * Module init: read the configuration, open the snapshot, register the
+ * reply callbacks, start the watch thread.  Runs in Unbound's main thread.
+ * @return 1 on success; 0 stops Unbound (the reason is logged).
+ */
+int
+init(struct module_env* env, int id)
+{
+	struct dynlibmod_env* de = (struct dynlibmod_env*)env->modinfo[id];
+	struct icpguard_env* ie = calloc(1, sizeof(*ie));
+	const char* path = icpguard_cfg_path();
+	char err[1024];
+	struct timespec ts;
+	if(!ie) {
+		log_err("icpguard: out of memory");
+		return 0;
+	}
+	icpguard_cfg_defaults(&ie->cfg);
+	if(!icpguard_cfg_read(path, &ie->cfg, err, sizeof(err))) {
+		log_err("icpguard: %s", err);
+		free(ie);
+		return 0;
+	}
+	clock_gettime(CLOCK_REALTIME, &ts);
+	ie->instance = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^
+		(uint64_t)(uintptr_t)ie;
+	ie->env = env;
+	ie->id = id;
+	pthread_mutex_init(&ie->lock, NULL);
+	if(!icpguard_snapshot_start(ie)) {
+		pthread_mutex_destroy(&ie->lock);
+		free(ie);
+		return 0;
+	}
+	de->dyn_env = ie;
+	if(!de->inplace_cb_register_wrapped((void*)&icpguard_reply_cb,
+		inplace_cb_reply, ie, env, id) ||
+		!de->inplace_cb_register_wrapped((void*)&icpguard_reply_cb,
+		inplace_cb_reply_cache, ie, env, id) ||
+		!icpguard_watch_start(ie)) {
+		log_err("icpguard: cannot register reply callbacks");
+		deinit(env, id);
+		return 0;
+	}
+	log_info("icpguard: started (config %s, scope %s, chain-check %s, "
+		"mode %s, policy-ttl %u)", path,
+		ie->cfg.scope == IG_SCOPE_ALL ? "all" : "domestic",
+		ie->cfg.chain == IG_CHAIN_QNAME ? "qname" : "all",
+		ie->cfg.monitor ? "monitor" : "enforce", ie->cfg.ttl);
+	return 1;
+}
+
+/**
+ * Module deinit: stop the watch thread, close every view and the
+ * snapshot, drop the callbacks.  Runs in Unbound's main thread after the
+ * workers stopped.
+ */
+void
+deinit(struct module_env* env, int id)
+{
+	struct dynlibmod_env* de = (struct dynlibmod_env*)env->modinfo[id];
+	struct icpguard_env* ie = de ? (struct icpguard_env*)de->dyn_env :
+		NULL;
+	if(!ie) return;
+	de->inplace_cb_delete_wrapped(env, inplace_cb_reply, id);
+	de->inplace_cb_delete_wrapped(env, inplace_cb_reply_cache, id);
+	icpguard_watch_stop(ie);
+	log_info("icpguard: stopped after %lu swaps, %lu refused snapshots",
+		atomic_load(&ie->stats.swaps), atomic_load(&ie->stats.refused));
+	pthread_mutex_destroy(&ie->lock);
+	free(ie);
+	de->dyn_env = NULL;
+}
+
+/**
+ * Module operate: see module/icpguard.h.  Runs in a worker thread; all
+ * per-query memory comes from qstate->region.
+ */
+void
+operate(struct module_qstate* qstate, enum module_ev event, int id,
+	struct outbound_entry* outbound)
+{
+	struct icpguard_env* ie = env_of(qstate->env, id);
+	(void)outbound;
+	if(!ie) {
+		qstate->ext_state[id] = module_error;
+		return;
+	}
+	switch(event) {
+	case module_event_new:
+	case module_event_pass:
+		operate_arrive(ie, qstate, id);
+		return;
+	case module_event_moddone:
+		operate_done(ie, qstate, id);
+		return;
+	default:
+		qstate->ext_state[id] = module_error;
+		return;
+	}
+}
+
+/** Module inform_super: the module starts no sub-queries. */
+void
+inform_super(struct module_qstate* qstate, int id,
+	struct module_qstate* super)
+{
+	(void)qstate; (void)id; (void)super;
+}
+
+/** Module clear: per-query state lives in the region. */
+void
+clear(struct module_qstate* qstate, int id)
+{
+	qstate->minfo[id] = NULL;
+}
+
+/** Module get_mem: the module's own heap (the snapshot is mapped). */
+size_t
+get_mem(struct module_env* env, int id)
+{
+	struct icpguard_env* ie = env_of(env, id);
+	return ie ? sizeof(*ie) : 0;
+}
+
+/**
+ * Reply callback, for fresh answers and cache hits: a policy answer gets
+ * its Extended DNS Error.  Runs in a worker thread; allocates in region.
+ * @return 1 (the return value is ignored for cache hits anyway).
+ */
+int
+icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
+	struct reply_info* rep, int rcode, struct edns_data* edns,
+	struct edns_option** opt_list_out, struct comm_reply* repinfo,
+	struct regional* region, struct timeval* start_time, int id,
+	void* cb_args)
+{
+	struct icpguard_env* ie = (struct icpguard_env*)cb_args;
+	uint16_t code;
+	char text[512];
+	uint8_t buf[2 + sizeof(text)];
+	size_t tl;
+	(void)qinfo; (void)qstate; (void)rcode; (void)opt_list_out;
+	(void)repinfo; (void)start_time; (void)id;
+	if(!ie || !edns || !edns->edns_present || !region)
+		return 1;
+	if(!icpguard_policy_ede(ie, rep, &code, text, sizeof(text)))
+		return 1;
+	tl = strlen(text);
+	buf[0] = (uint8_t)(code >> 8);
+	buf[1] = (uint8_t)code;
+	memcpy(buf + 2, text, tl);
+	edns_opt_list_append(&edns->opt_list_inplace_cb_out, LDNS_EDNS_EDE,
+		2 + tl, buf, region);
+	return 1;
+}

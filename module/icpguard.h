@@ -1,0 +1,190 @@
+/*
+ * module/icpguard.h - the icpguard Unbound module.
+ *
+ * \file
+ * How the module sits in Unbound (module-config "dynlib validator
+ * iterator"; the dynlib wrapper loads icpguard.so and calls the six entry
+ * points below):
+ *
+ *  - init reads the module's own configuration (module/conf.h), opens
+ *    the snapshot, starts the watch thread that swaps in new snapshots and
+ *    registers the reply callbacks that attach Extended DNS Errors.
+ *  - operate, event new (or pass, for states entered from below): the
+ *    verdict that needs no answer (order, blacklist, scope all) is taken
+ *    at once; a block is answered here and nothing goes upstream.
+ *    Otherwise the module sets no_cache_store, so the iterator and
+ *    validator do not put the raw answer in the message cache, and passes
+ *    the query on.
+ *  - operate, event moddone: the final answer (CNAME/DNAME chain, A, AAAA,
+ *    SVCB/HTTPS hints) is decided on; a block replaces return_msg with a
+ *    policy answer.  Either way the module stores the answer it returns
+ *    in the message cache itself, so cache hits, which Unbound serves
+ *    without calling any module, get exactly what the module decided.
+ *    States the module never saw at "new" (iterator sub-queries for
+ *    name-server addresses) stored their own answers: when such a name is
+ *    blocked its message-cache entry is removed so that a client asking
+ *    for it comes through the module.
+ *  - the watch thread (module/watch.c) polls the snapshot file; a new,
+ *    valid file is swapped in (worker threads pick it up at their next
+ *    query) and the message-cache entries whose verdict may change are
+ *    expired.  A bad file is refused with a log line; the old one stays.
+ *
+ * Threads: operate and the callbacks run in worker threads; each worker
+ * reads through its own LMDB view (thread-local).  The watch thread only
+ * swaps the shared snapshot pointer (under a mutex) and traverses the
+ * message cache with Unbound's own locking.
+ */
+#ifndef ICPGUARD_MODULE_H
+#define ICPGUARD_MODULE_H
+#include <pthread.h>
+#include <stdatomic.h>
+#include "lib/snapshot.h"
+#include "lib/verdict.h"
+#include "module/conf.h"
+
+struct module_env;
+struct module_qstate;
+struct reply_info;
+struct dns_msg;
+struct query_info;
+
+/** counters, read by get_mem's log and the status line */
+struct icpguard_stats {
+	/** verdicts taken, per reason */
+	atomic_ulong verdicts[IG_REASON_COUNT];
+	/** snapshot swaps */
+	atomic_ulong swaps;
+	/** snapshots refused */
+	atomic_ulong refused;
+	/** message-cache entries expired after swaps */
+	atomic_ulong expired;
+};
+
+/** module-wide state, one per loaded instance */
+struct icpguard_env {
+	/** configuration */
+	struct icpguard_cfg cfg;
+	/** instance id: thread-local views of another instance are stale */
+	uint64_t instance;
+	/** the Unbound environment the module was started with */
+	struct module_env* env;
+	/** module id */
+	int id;
+	/** guards current */
+	pthread_mutex_t lock;
+	/** the snapshot in force (NULL when failing open without one) */
+	struct ig_snapshot* current;
+	/** bumped on every swap */
+	atomic_ulong generation;
+	/** every thread's view, for cleanup at deinit */
+	struct icpguard_view* views;
+	/** the watch thread */
+	pthread_t watcher;
+	/** watch thread started */
+	int watching;
+	/** tells the watch thread to stop */
+	atomic_int stopping;
+	/** identity of the file behind current (to notice replacement) */
+	dev_t dev;
+	/** inode */
+	ino_t ino;
+	/** mtime (ns) */
+	long long mtime_ns;
+	/** size */
+	long long size;
+	/** counters */
+	struct icpguard_stats stats;
+};
+
+/** a worker thread's read view */
+struct icpguard_view {
+	/** the view; view.snap is NULL when there is no snapshot */
+	struct ig_view view;
+	/** generation the view was opened at */
+	unsigned long generation;
+	/** next in the list of views */
+	struct icpguard_view* next;
+};
+
+/* module/watch.c */
+
+/**
+ * Open the configured snapshot at start.
+ * @return 1, or 0 (with a log line) when it is missing or bad and the
+ *	configuration does not allow failing open.
+ */
+int icpguard_snapshot_start(struct icpguard_env* ie);
+
+/** Start the watch thread. @return 1/0. */
+int icpguard_watch_start(struct icpguard_env* ie);
+
+/** Stop the watch thread, end every view, drop the snapshot. */
+void icpguard_watch_stop(struct icpguard_env* ie);
+
+/**
+ * The calling thread's view on the current snapshot, opened or renewed as
+ * needed.  Belongs to the calling thread; valid until its next call.
+ * @return the view, or NULL when there is no snapshot.
+ */
+struct ig_view* icpguard_view(struct icpguard_env* ie);
+
+/* module/answer.c */
+
+/**
+ * Collect the facts of a final answer: the alias chain from the QNAME
+ * (CNAME, and DNAME without a synthesized CNAME) and the addresses (A,
+ * AAAA, SVCB/HTTPS ipv4hint/ipv6hint) in the answer section.
+ * @param addrs: caller's array of IG_ADDR_MAX entries.
+ * @param names: caller's buffer for DNAME-synthesized names.
+ */
+#define IG_ADDR_MAX 64
+void icpguard_facts(struct query_info* qinfo, struct reply_info* rep,
+	struct ig_facts* f, struct ig_addr* addrs,
+	uint8_t names[][IG_NAME_MAX]);
+
+/**
+ * Build the policy answer for a block verdict in the query's region.
+ * @return the message, or NULL on allocation failure.
+ */
+struct dns_msg* icpguard_policy_msg(struct icpguard_env* ie,
+	struct module_qstate* qstate, const struct ig_verdict* v);
+
+/**
+ * Recognise a policy answer and make its EDE (code and text) from the
+ * SOA it carries.  Used by the reply callback, for fresh answers and for
+ * cache hits alike.
+ * @return 1 with code/text set when rep is a policy answer.
+ */
+int icpguard_policy_ede(struct icpguard_env* ie, struct reply_info* rep,
+	uint16_t* code, char* text, size_t textlen);
+
+/* module/icpguard.c: the entry points the dynlib module looks up */
+struct outbound_entry;
+struct edns_data;
+struct edns_option;
+struct comm_reply;
+struct regional;
+struct timeval;
+enum module_ev;
+/** see module/icpguard.c */
+int init(struct module_env* env, int id);
+/** see module/icpguard.c */
+void deinit(struct module_env* env, int id);
+/** see module/icpguard.c */
+void operate(struct module_qstate* qstate, enum module_ev event, int id,
+	struct outbound_entry* outbound);
+/** see module/icpguard.c */
+void inform_super(struct module_qstate* qstate, int id,
+	struct module_qstate* super);
+/** see module/icpguard.c */
+void clear(struct module_qstate* qstate, int id);
+/** see module/icpguard.c */
+size_t get_mem(struct module_env* env, int id);
+/** see module/icpguard.c */
+int icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
+	struct reply_info* rep, int rcode, struct edns_data* edns,
+	struct edns_option** opt_list_out, struct comm_reply* repinfo,
+	struct regional* region, struct timeval* start_time, int id,
+	void* cb_args);
+
+#endif /* ICPGUARD_MODULE_H */

@@ -1,0 +1,289 @@
+/*
+ * module/watch.c - the snapshot in force, worker views, and swaps.
+ *
+ * \file
+ * The watch thread polls the snapshot path.  When the file behind it
+ * changes (a publisher renamed a new one into place) the new file is
+ * opened and checked; a good one replaces the current snapshot under the
+ * mutex and bumps the generation, which worker threads compare at every
+ * query to renew their thread-local view.  Then the message cache is
+ * traversed and the entries whose verdict may have changed are expired,
+ * the way `unbound-control flush_zone` does: all of them when the new
+ * snapshot does not directly follow the old one or says everything
+ * changed; otherwise the names in its changed set (with their subtrees),
+ * every policy answer (it may have been decided through an alias) and
+ * every answer with more than one answer RRset (alias chains).  A second
+ * pass a little later catches answers that were being decided on the old
+ * snapshot during the first.
+ */
+#include "config.h"
+#include "module/icpguard.h"
+#include "util/log.h"
+#include "util/net_help.h"
+#include "util/module.h"
+#include "util/storage/slabhash.h"
+#include "util/data/msgreply.h"
+#include "sldns/pkthdr.h"
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+
+/** this thread's view and the instance it belongs to */
+static __thread struct icpguard_view* tls_view;
+static __thread uint64_t tls_instance;
+
+/** the identity of a file, to notice a replacement */
+struct file_id {
+	/** device */
+	dev_t dev;
+	/** inode */
+	ino_t ino;
+	/** mtime in ns */
+	long long mtime_ns;
+	/** size */
+	long long size;
+};
+
+/** stat a path; 0 when missing */
+static int
+file_id_get(const char* path, struct file_id* id)
+{
+	struct stat st;
+	if(stat(path, &st) != 0) return 0;
+	id->dev = st.st_dev;
+	id->ino = st.st_ino;
+	id->mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL +
+		st.st_mtim.tv_nsec;
+	id->size = (long long)st.st_size;
+	return 1;
+}
+
+/** remember the identity of the file in force */
+static void
+file_id_keep(struct icpguard_env* ie, const struct file_id* id)
+{
+	ie->dev = id->dev;
+	ie->ino = id->ino;
+	ie->mtime_ns = id->mtime_ns;
+	ie->size = id->size;
+}
+
+int
+icpguard_snapshot_start(struct icpguard_env* ie)
+{
+	char err[1024];
+	struct file_id id;
+	memset(&id, 0, sizeof(id));
+	(void)file_id_get(ie->cfg.snapshot, &id);
+	if(!ig_snapshot_open(ie->cfg.snapshot, &ie->current, err,
+		sizeof(err))) {
+		ie->current = NULL;
+		if(!ie->cfg.fail_open) {
+			log_err("icpguard: %s; refusing to start without a "
+				"policy snapshot (set 'fail-open: yes' in %s to"
+				" start anyway)", err, icpguard_cfg_path());
+			return 0;
+		}
+		log_warn("icpguard: %s; fail-open: every query passes until "
+			"a snapshot appears", err);
+		return 1;
+	}
+	file_id_keep(ie, &id);
+	log_info("icpguard: snapshot %s in force (%s)",
+		ig_snapshot_info(ie->current)->ident, ie->cfg.snapshot);
+	return 1;
+}
+
+struct ig_view*
+icpguard_view(struct icpguard_env* ie)
+{
+	unsigned long gen = atomic_load(&ie->generation);
+	struct icpguard_view* v = tls_view;
+	if(tls_instance != ie->instance || !v) {
+		v = calloc(1, sizeof(*v));
+		if(!v) return NULL;
+		v->generation = gen + 1; /* force an open below */
+		pthread_mutex_lock(&ie->lock);
+		v->next = ie->views;
+		ie->views = v;
+		pthread_mutex_unlock(&ie->lock);
+		tls_view = v;
+		tls_instance = ie->instance;
+	}
+	if(v->generation != gen) {
+		struct ig_snapshot* s;
+		pthread_mutex_lock(&ie->lock);
+		s = ie->current;
+		gen = atomic_load(&ie->generation);
+		if(s) ig_snapshot_ref(s);
+		pthread_mutex_unlock(&ie->lock);
+		if(v->view.snap) ig_view_end(&v->view);
+		if(s) {
+			if(!ig_view_begin(s, &v->view))
+				log_err("icpguard: cannot begin a read on %s",
+					ig_snapshot_path(s));
+			ig_snapshot_unref(s);
+		}
+		v->generation = gen;
+	}
+	return v->view.snap ? &v->view : NULL;
+}
+
+/** what one cache traversal expires */
+struct flush_arg {
+	/** the module */
+	struct icpguard_env* ie;
+	/** view on the new snapshot, NULL for a full flush */
+	struct ig_view* view;
+	/** the time entries are set to expire at */
+	time_t expired;
+	/** entries expired */
+	unsigned long count;
+};
+
+/** traversal callback: the entry is write-locked by slabhash_traverse */
+static void
+flush_entry(struct lruhash_entry* e, void* arg)
+{
+	struct flush_arg* fa = (struct flush_arg*)arg;
+	struct msgreply_entry* k = (struct msgreply_entry*)e->key;
+	struct reply_info* d = (struct reply_info*)e->data;
+	int hit;
+	if(d->ttl <= fa->expired) return;
+	hit = !fa->view || (d->flags & BIT_AA) || d->an_numrrsets > 1;
+	if(!hit) {
+		uint8_t key[IG_KEY_MAX];
+		size_t labelend[IG_LABELS_MAX];
+		int nl;
+		ig_name_wire_to_key(k->key.qname, key, labelend, &nl);
+		hit = ig_view_changed(fa->view, key, labelend, nl);
+	}
+	if(hit) {
+		d->ttl = fa->expired;
+		d->prefetch_ttl = fa->expired;
+		d->serve_expired_ttl = fa->expired;
+		fa->count++;
+	}
+}
+
+/** expire what may have changed; view NULL: everything */
+static unsigned long
+flush_cache(struct icpguard_env* ie, struct ig_view* view)
+{
+	struct flush_arg fa;
+	if(!ie->env || !ie->env->msg_cache) return 0;
+	fa.ie = ie;
+	fa.view = view;
+	fa.expired = time(NULL) - 1;
+	fa.count = 0;
+	slabhash_traverse(ie->env->msg_cache, 1, &flush_entry, &fa);
+	atomic_fetch_add(&ie->stats.expired, fa.count);
+	return fa.count;
+}
+
+/** sleep ms milliseconds unless stopping; returns 0 when stopping */
+static int
+nap(struct icpguard_env* ie, int ms)
+{
+	while(ms > 0 && !atomic_load(&ie->stopping)) {
+		int step = ms > 50 ? 50 : ms;
+		struct timespec ts = { 0, (long)step * 1000000L };
+		nanosleep(&ts, NULL);
+		ms -= step;
+	}
+	return !atomic_load(&ie->stopping);
+}
+
+/** try the file at the snapshot path; swap it in when good */
+static void
+try_swap(struct icpguard_env* ie, const struct file_id* id,
+	struct file_id* refused)
+{
+	struct ig_snapshot* s, *old;
+	struct ig_view view;
+	char err[1024];
+	int full;
+	unsigned long n;
+	if(!ig_snapshot_open(ie->cfg.snapshot, &s, err, sizeof(err))) {
+		if(memcmp(refused, id, sizeof(*id)) != 0) {
+			log_err("icpguard: refusing new snapshot: %s; keeping "
+				"%s", err, ie->current ?
+				ig_snapshot_info(ie->current)->ident : "none");
+			atomic_fetch_add(&ie->stats.refused, 1);
+			*refused = *id;
+		}
+		return;
+	}
+	pthread_mutex_lock(&ie->lock);
+	old = ie->current;
+	ie->current = s;
+	atomic_fetch_add(&ie->generation, 1);
+	pthread_mutex_unlock(&ie->lock);
+	file_id_keep(ie, id);
+	atomic_fetch_add(&ie->stats.swaps, 1);
+	full = !old || ig_snapshot_info(s)->changed_all ||
+		ig_snapshot_info(s)->serial !=
+		ig_snapshot_info(old)->serial + 1;
+	log_info("icpguard: snapshot %s in force (was %s)",
+		ig_snapshot_info(s)->ident,
+		old ? ig_snapshot_info(old)->ident : "none");
+	ig_snapshot_unref(old);
+	if(!ig_view_begin(s, &view)) return;
+	n = flush_cache(ie, full ? NULL : &view);
+	if(nap(ie, 300)) n += flush_cache(ie, full ? NULL : &view);
+	verbose(VERB_OPS, "icpguard: expired %lu cached messages after the "
+		"swap (%s)", n, full ? "all" : "changed names");
+	ig_view_end(&view);
+}
+
+/** the watch thread */
+static void*
+watch_main(void* arg)
+{
+	struct icpguard_env* ie = (struct icpguard_env*)arg;
+	struct file_id refused;
+	memset(&refused, 0, sizeof(refused));
+	log_thread_set(NULL);
+	while(nap(ie, ie->cfg.poll_ms)) {
+		struct file_id id;
+		if(!file_id_get(ie->cfg.snapshot, &id)) continue;
+		if(ie->current && id.dev == ie->dev && id.ino == ie->ino &&
+			id.mtime_ns == ie->mtime_ns && id.size == ie->size)
+			continue;
+		if(memcmp(&id, &refused, sizeof(id)) == 0) continue;
+		try_swap(ie, &id, &refused);
+	}
+	return NULL;
+}
+
+int
+icpguard_watch_start(struct icpguard_env* ie)
+{
+	int rc = pthread_create(&ie->watcher, NULL, watch_main, ie);
+	if(rc != 0) {
+		log_err("icpguard: cannot start the watch thread: %s",
+			strerror(rc));
+		return 0;
+	}
+	ie->watching = 1;
+	return 1;
+}
+
+void
+icpguard_watch_stop(struct icpguard_env* ie)
+{
+	struct icpguard_view* v, *next;
+	atomic_store(&ie->stopping, 1);
+	if(ie->watching) pthread_join(ie->watcher, NULL);
+	ie->watching = 0;
+	for(v = ie->views; v; v = next) {
+		next = v->next;
+		ig_view_end(&v->view);
+		free(v);
+	}
+	ie->views = NULL;
+	ig_snapshot_unref(ie->current);
+	ie->current = NULL;
+}
