@@ -2,8 +2,8 @@
  * module/answer.c - facts from answers, policy answers, Extended DNS Errors.
  *
  * \file
- * A policy answer is authoritative (AA, like RPZ answers), insecure (so AD
- * is clear and Unbound does not turn it into SERVFAIL), and carries in its
+ * A policy answer is insecure (so AD is clear and Unbound does not turn it
+ * into SERVFAIL), and carries in its
  * authority section a synthesized SOA that records the verdict:
  *     QNAME  SOA  MATCH  REASON[.ORDER-ID].icpguard.invalid.  SERIAL
  *                 TTL TTL TTL TTL
@@ -267,8 +267,9 @@ icpguard_policy_msg(struct icpguard_env* ie, struct module_qstate* qstate,
 	msg->rep->rrsets[msg->rep->rrset_count++] = k;
 	msg->rep->ns_numrrsets++;
 
-	msg->rep->flags = BIT_QR | BIT_RA | BIT_AA | rcode;
-	msg->rep->authoritative = 1;
+	/* no AA: the message cache drops it, and fresh and cached policy
+	 * answers should look alike */
+	msg->rep->flags = BIT_QR | BIT_RA | rcode;
 	msg->rep->qdcount = 1;
 	msg->rep->ttl = ttl;
 	msg->rep->prefetch_ttl = PREFETCH_TTL_CALC(ttl);
@@ -283,7 +284,10 @@ icpguard_policy_ede(struct icpguard_env* ie, struct reply_info* rep,
 	uint16_t* code, char* text, size_t textlen)
 {
 	size_t i;
-	if(!rep || !(rep->flags & BIT_AA)) return 0;
+	/* the message cache does not keep the AA flag, so the SOA alone
+	 * marks a policy answer; most positive answers have no authority
+	 * section and are passed over at once */
+	if(!rep || rep->ns_numrrsets == 0) return 0;
 	for(i = rep->an_numrrsets; i < rep->an_numrrsets + rep->ns_numrrsets &&
 		i < rep->rrset_count; i++) {
 		struct ub_packed_rrset_key* k = rep->rrsets[i];

@@ -327,7 +327,7 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 	char text[512];
 	uint8_t buf[2 + sizeof(text)];
 	size_t tl;
-	(void)qinfo; (void)qstate; (void)rcode; (void)opt_list_out;
+	(void)qinfo; (void)qstate; (void)rcode;
 	(void)repinfo; (void)start_time; (void)id;
 	if(!ie || !edns || !edns->edns_present || !region)
 		return 1;
@@ -337,7 +337,9 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 	buf[0] = (uint8_t)(code >> 8);
 	buf[1] = (uint8_t)code;
 	memcpy(buf + 2, text, tl);
-	edns_opt_list_append(&edns->opt_list_inplace_cb_out, LDNS_EDNS_EDE,
-		2 + tl, buf, region);
+	/* the caller collects the callbacks' options in *opt_list_out */
+	if(opt_list_out)
+		edns_opt_list_append(opt_list_out, LDNS_EDNS_EDE, 2 + tl, buf,
+			region);
 	return 1;
 }

@@ -10,9 +10,10 @@
  * traversed and the entries whose verdict may have changed are expired,
  * the way `unbound-control flush_zone` does: all of them when the new
  * snapshot does not directly follow the old one or says everything
- * changed; otherwise the names in its changed set (with their subtrees),
- * every policy answer (it may have been decided through an alias) and
- * every answer with more than one answer RRset (alias chains).  A second
+ * changed; otherwise the names in its changed set (with their subtrees)
+ * and every answer that is not a plain positive one (one answer RRset, no
+ * authority): those may be policy answers decided through an alias, or
+ * alias chains, or negative answers.  A second
  * pass a little later catches answers that were being decided on the old
  * snapshot during the first.
  */
@@ -24,6 +25,7 @@
 #include "util/storage/slabhash.h"
 #include "util/data/msgreply.h"
 #include "sldns/pkthdr.h"
+#include "sldns/rrdef.h"
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -152,7 +154,11 @@ flush_entry(struct lruhash_entry* e, void* arg)
 	struct reply_info* d = (struct reply_info*)e->data;
 	int hit;
 	if(d->ttl <= fa->expired) return;
-	hit = !fa->view || (d->flags & BIT_AA) || d->an_numrrsets > 1;
+	/* everything but a plain positive answer may hide an alias or be a
+	 * policy answer (they carry an authority SOA): expire it; rrset
+	 * data is not read here, it is not locked */
+	hit = !fa->view || d->an_numrrsets != 1 || d->ns_numrrsets != 0 ||
+		FLAGS_GET_RCODE(d->flags) != LDNS_RCODE_NOERROR;
 	if(!hit) {
 		uint8_t key[IG_KEY_MAX];
 		size_t labelend[IG_LABELS_MAX];
