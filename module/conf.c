@@ -133,6 +133,12 @@ apply(struct icpguard_cfg* cfg, const char* key, const char* v)
 		cfg->poll_ms = (int)n;
 		return NULL;
 	}
+	if(!strcmp(key, "strict-cache")) {
+		if(!strcmp(v, "all")) cfg->strict_cache = 1;
+		else if(!strcmp(v, "unfiled")) cfg->strict_cache = 0;
+		else return "want all or unfiled";
+		return NULL;
+	}
 	if(!strcmp(key, "fail-open")) return parse_bool(v, &cfg->fail_open);
 	if(!strcmp(key, "log-blocks")) return parse_bool(v, &cfg->log_blocks);
 	return "unknown key";

@@ -51,6 +51,9 @@ struct icpguard_cfg {
 	int poll_ms;
 	/** log each block */
 	int log_blocks;
+	/** 1: the module caches every answer itself ("all"); 0: only those
+	 * of names that are not filed or exempt ("unfiled") */
+	int strict_cache;
 };
 
 /** Fill in the defaults. */

@@ -130,9 +130,15 @@ operate_arrive(struct icpguard_env* ie, struct module_qstate* qstate,
 			return;
 		}
 		/* the module stores what it returns; the iterator and the
-		 * validator must not cache the raw answer */
-		mq->owned = 1;
-		qstate->no_cache_store = 1;
+		 * validator must not cache the raw answer.  With strict-cache
+		 * "unfiled", a filed or exempt QNAME keeps the iterator's
+		 * caching (its answers are blocked only through an alias, and
+		 * then the module overwrites the cached answer at once) */
+		if(ie->cfg.strict_cache || (v.reason != IG_REASON_FILED &&
+			v.reason != IG_REASON_EXEMPT)) {
+			mq->owned = 1;
+			qstate->no_cache_store = 1;
+		}
 	}
 	qstate->ext_state[id] = module_wait_module;
 }

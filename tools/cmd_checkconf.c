@@ -46,11 +46,13 @@ ig_cmd_checkconf(int argc, char** argv)
 		printf("action-%s: %s\n", ig_reason_name((enum ig_reason)i),
 			icpguard_action_name(cfg.action[i]));
 	printf("notice-ipv4: %s\nnotice-ipv6: %s\npolicy-ttl: %u\n"
-		"fail-open: %s\npoll-interval: %d\nlog-blocks: %s\n",
+		"fail-open: %s\npoll-interval: %d\nlog-blocks: %s\n"
+		"strict-cache: %s\n",
 		cfg.have_notice4 ? ig_addr_to_text(&cfg.notice4, a4, sizeof(a4))
 		: "", cfg.have_notice6 ? ig_addr_to_text(&cfg.notice6, a6,
 		sizeof(a6)) : "", cfg.ttl, cfg.fail_open ? "yes" : "no",
-		cfg.poll_ms, cfg.log_blocks ? "yes" : "no");
+		cfg.poll_ms, cfg.log_blocks ? "yes" : "no",
+		cfg.strict_cache ? "all" : "unfiled");
 	{
 		struct ig_snapshot* s;
 		if(!ig_snapshot_open(cfg.snapshot, &s, err, sizeof(err))) {
