@@ -280,8 +280,7 @@ icpguard_policy_msg(struct icpguard_env* ie, struct module_qstate* qstate,
 }
 
 int
-icpguard_policy_ede(struct icpguard_env* ie, struct reply_info* rep,
-	uint16_t* code, char* text, size_t textlen)
+icpguard_policy_mark(struct reply_info* rep, struct icpguard_mark* mark)
 {
 	size_t i;
 	/* the message cache does not keep the AA flag, so the SOA alone
@@ -293,8 +292,6 @@ icpguard_policy_ede(struct icpguard_env* ie, struct reply_info* rep,
 		struct ub_packed_rrset_key* k = rep->rrsets[i];
 		uint8_t* rd, *rname;
 		size_t len, ml, rl;
-		char reason[64], id[64], match[1024];
-		uint32_t serial;
 		const uint8_t* p;
 		if(ntohs(k->rk.type) != LDNS_RR_TYPE_SOA) continue;
 		if(!(rd = rr_rdata(k, 0, &len))) continue;
@@ -307,30 +304,42 @@ icpguard_policy_ede(struct icpguard_env* ie, struct reply_info* rep,
 			continue;
 		/* REASON[.ORDER-ID] before the marker */
 		p = rname;
-		snprintf(reason, sizeof(reason), "%.*s", p[0], p + 1);
+		snprintf(mark->reason, sizeof(mark->reason), "%.*s", p[0], p + 1);
 		p += 1 + p[0];
-		id[0] = 0;
+		mark->id[0] = 0;
 		if(p < rname + rl - MARKER_LEN && p[0])
-			snprintf(id, sizeof(id), "%.*s", p[0], p + 1);
-		serial = (uint32_t)rd[ml+rl] << 24 | (uint32_t)rd[ml+rl+1] << 16 |
+			snprintf(mark->id, sizeof(mark->id), "%.*s", p[0], p + 1);
+		mark->serial = (uint32_t)rd[ml+rl] << 24 |
+			(uint32_t)rd[ml+rl+1] << 16 |
 			(uint32_t)rd[ml+rl+2] << 8 | rd[ml+rl+3];
-		ig_name_wire_to_text(rd, match, sizeof(match));
-		if(!strcmp(reason, "order")) {
-			struct ig_view* v = icpguard_view(ie);
-			struct ig_order o;
-			*code = 16; /* Censored */
-			if(v && id[0] && ig_view_order(v, id, &o))
-				snprintf(text, textlen, "icpguard: order %s %s "
-					"(%s; %s) %s snapshot %u", id, o.doc_no,
-					o.unit, o.reason, match, serial);
-			else snprintf(text, textlen, "icpguard: order %s %s "
-					"snapshot %u", id, match, serial);
-		} else {
-			*code = 15; /* Blocked */
-			snprintf(text, textlen, "icpguard: %s %s snapshot %u",
-				reason, match, serial);
-		}
+		memcpy(mark->match, rd, ml);
 		return 1;
 	}
 	return 0;
+}
+
+void
+icpguard_policy_ede(struct icpguard_env* ie,
+	const struct icpguard_mark* mark, uint16_t* code, char* text,
+	size_t textlen, char* doc_no, size_t doclen)
+{
+	char match[1024];
+	ig_name_wire_to_text(mark->match, match, sizeof(match));
+	if(doc_no) doc_no[0] = 0;
+	if(!strcmp(mark->reason, "order")) {
+		struct ig_view* v = icpguard_view(ie);
+		struct ig_order o;
+		*code = 16; /* Censored */
+		if(v && mark->id[0] && ig_view_order(v, mark->id, &o)) {
+			snprintf(text, textlen, "icpguard: order %s %s (%s; %s) "
+				"%s snapshot %u", mark->id, o.doc_no, o.unit,
+				o.reason, match, mark->serial);
+			if(doc_no) snprintf(doc_no, doclen, "%s", o.doc_no);
+		} else snprintf(text, textlen, "icpguard: order %s %s "
+				"snapshot %u", mark->id, match, mark->serial);
+	} else {
+		*code = 15; /* Blocked */
+		snprintf(text, textlen, "icpguard: %s %s snapshot %u",
+			mark->reason, match, mark->serial);
+	}
 }

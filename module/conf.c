@@ -35,6 +35,7 @@ icpguard_cfg_defaults(struct icpguard_cfg* cfg)
 	cfg->ttl = 60;
 	cfg->poll_ms = 100;
 	cfg->log_blocks = 1;
+	cfg->audit_queue = 16384;
 }
 
 const char*
@@ -137,6 +138,51 @@ apply(struct icpguard_cfg* cfg, const char* key, const char* v)
 		if(!strcmp(v, "all")) cfg->strict_cache = 1;
 		else if(!strcmp(v, "unfiled")) cfg->strict_cache = 0;
 		else return "want all or unfiled";
+		return NULL;
+	}
+	if(!strcmp(key, "audit-socket")) {
+		if(*v && *v != '/') return "want an absolute path";
+		if(strlen(v) >= sizeof(cfg->audit_socket)) return "path too long";
+		snprintf(cfg->audit_socket, sizeof(cfg->audit_socket), "%s", v);
+		return NULL;
+	}
+	if(!strcmp(key, "audit-tcp")) {
+		const char* at = strrchr(v, '@');
+		struct ig_addr a;
+		char host[64];
+		if(!*v) {
+			cfg->audit_tcp_addr[0] = 0;
+			return NULL;
+		}
+		if(!at || (size_t)(at - v) >= sizeof(host))
+			return "want ADDRESS@PORT";
+		memcpy(host, v, (size_t)(at - v));
+		host[at - v] = 0;
+		if(!ig_addr_parse(host, &a)) return "want ADDRESS@PORT";
+		if(parse_uint(at + 1, 1, 65535, &n)) return "bad port";
+		snprintf(cfg->audit_tcp_addr, sizeof(cfg->audit_tcp_addr), "%s",
+			host);
+		cfg->audit_tcp_port = (int)n;
+		return NULL;
+	}
+	if(!strcmp(key, "audit-sample")) {
+		char* end;
+		double d = strtod(v, &end);
+		if(*v == 0 || *end || d < 0 || d > 1)
+			return "want a fraction from 0 to 1";
+		cfg->audit_sample = d;
+		return NULL;
+	}
+	if(!strcmp(key, "audit-identity")) {
+		if(strlen(v) >= sizeof(cfg->audit_identity)) return "too long";
+		snprintf(cfg->audit_identity, sizeof(cfg->audit_identity), "%s",
+			v);
+		return NULL;
+	}
+	if(!strcmp(key, "audit-queue")) {
+		if(parse_uint(v, 2, 1 << 20, &n) || (n & (n - 1)))
+			return "want a power of two from 2 to 1048576";
+		cfg->audit_queue = (int)n;
 		return NULL;
 	}
 	if(!strcmp(key, "fail-open")) return parse_bool(v, &cfg->fail_open);

@@ -54,6 +54,18 @@ struct icpguard_cfg {
 	/** 1: the module caches every answer itself ("all"); 0: only those
 	 * of names that are not filed or exempt ("unfiled") */
 	int strict_cache;
+	/** dnstap audit to a Unix socket path ("" off) */
+	char audit_socket[256];
+	/** dnstap audit to a TCP address ("" off) and port */
+	char audit_tcp_addr[64];
+	/** its port */
+	int audit_tcp_port;
+	/** fraction of plain client answers also recorded, 0..1 */
+	double audit_sample;
+	/** dnstap identity ("" : the host name) */
+	char audit_identity[128];
+	/** records the I/O queue holds before dropping (power of 2) */
+	int audit_queue;
 };
 
 /** Fill in the defaults. */

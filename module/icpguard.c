@@ -75,6 +75,20 @@ decide(struct icpguard_env* ie, struct module_qstate* qstate,
 	ig_decide(view, f, &po, v);
 	atomic_fetch_add(&ie->stats.verdicts[v->reason], 1);
 	log_verdict(ie, qstate, v, when);
+	if(v->block && ie->cfg.monitor && ie->audit.iothr) {
+		struct icpguard_audit_policy pol;
+		struct mesh_reply* r = qstate->mesh_info ?
+			qstate->mesh_info->reply_list : NULL;
+		pol.reason = ig_reason_name(v->reason);
+		pol.match = v->match[0] ? v->match : v->name;
+		pol.id = v->id;
+		pol.doc_no = v->doc_no;
+		pol.snapshot = v->snapshot;
+		pol.monitor = 1;
+		icpguard_audit_record(ie, &qstate->qinfo, qstate->return_msg ?
+			qstate->return_msg->rep : NULL, 0, r ? &r->query_reply :
+			NULL, &pol, qstate->region);
+	}
 	return v->block && !ie->cfg.monitor;
 }
 
@@ -230,8 +244,9 @@ init(struct module_env* env, int id)
 		inplace_cb_reply, ie, env, id) ||
 		!de->inplace_cb_register_wrapped((void*)&icpguard_reply_cb,
 		inplace_cb_reply_cache, ie, env, id) ||
-		!icpguard_watch_start(ie)) {
-		log_err("icpguard: cannot register reply callbacks");
+		!icpguard_audit_start(ie) || !icpguard_watch_start(ie)) {
+		log_err("icpguard: cannot start (callbacks, audit or watch "
+			"thread)");
 		deinit(env, id);
 		return 0;
 	}
@@ -258,6 +273,7 @@ deinit(struct module_env* env, int id)
 	de->inplace_cb_delete_wrapped(env, inplace_cb_reply, id);
 	de->inplace_cb_delete_wrapped(env, inplace_cb_reply_cache, id);
 	icpguard_watch_stop(ie);
+	icpguard_audit_stop(ie);
 	log_info("icpguard: stopped after %lu swaps, %lu refused snapshots",
 		atomic_load(&ie->stats.swaps), atomic_load(&ie->stats.refused));
 	pthread_mutex_destroy(&ie->lock);
@@ -329,23 +345,42 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 	void* cb_args)
 {
 	struct icpguard_env* ie = (struct icpguard_env*)cb_args;
+	struct icpguard_mark mark;
+	struct icpguard_audit_policy pol;
 	uint16_t code;
-	char text[512];
+	char text[512], doc_no[160], ident[48];
 	uint8_t buf[2 + sizeof(text)];
 	size_t tl;
-	(void)qinfo; (void)qstate; (void)rcode;
-	(void)repinfo; (void)start_time; (void)id;
-	if(!ie || !edns || !edns->edns_present || !region)
+	(void)rcode; (void)start_time; (void)id;
+	if(!ie || !region)
 		return 1;
-	if(!icpguard_policy_ede(ie, rep, &code, text, sizeof(text)))
+	if(!icpguard_policy_mark(rep, &mark)) {
+		if(icpguard_audit_sample(ie))
+			icpguard_audit_record(ie, qinfo, rep, qstate == NULL,
+				repinfo, NULL, region);
 		return 1;
-	tl = strlen(text);
-	buf[0] = (uint8_t)(code >> 8);
-	buf[1] = (uint8_t)code;
-	memcpy(buf + 2, text, tl);
+	}
+	icpguard_policy_ede(ie, &mark, &code, text, sizeof(text), doc_no,
+		sizeof(doc_no));
 	/* the caller collects the callbacks' options in *opt_list_out */
-	if(opt_list_out)
+	if(edns && edns->edns_present && opt_list_out) {
+		tl = strlen(text);
+		buf[0] = (uint8_t)(code >> 8);
+		buf[1] = (uint8_t)code;
+		memcpy(buf + 2, text, tl);
 		edns_opt_list_append(opt_list_out, LDNS_EDNS_EDE, 2 + tl, buf,
 			region);
+	}
+	if(ie->audit.iothr) {
+		snprintf(ident, sizeof(ident), "%u", mark.serial);
+		pol.reason = mark.reason;
+		pol.match = mark.match;
+		pol.id = mark.id;
+		pol.doc_no = doc_no;
+		pol.snapshot = ident;
+		pol.monitor = 0;
+		icpguard_audit_record(ie, qinfo, rep, qstate == NULL, repinfo,
+			&pol, region);
+	}
 	return 1;
 }

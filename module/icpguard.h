@@ -41,6 +41,7 @@
 #include "lib/snapshot.h"
 #include "lib/verdict.h"
 #include "module/conf.h"
+#include "module/audit.h"
 
 struct module_env;
 struct module_qstate;
@@ -94,6 +95,8 @@ struct icpguard_env {
 	long long size;
 	/** counters */
 	struct icpguard_stats stats;
+	/** the dnstap audit writer */
+	struct icpguard_audit audit;
 };
 
 /** a worker thread's read view */
@@ -149,14 +152,33 @@ void icpguard_facts(struct query_info* qinfo, struct reply_info* rep,
 struct dns_msg* icpguard_policy_msg(struct icpguard_env* ie,
 	struct module_qstate* qstate, const struct ig_verdict* v);
 
+/** what the SOA of a policy answer records */
+struct icpguard_mark {
+	/** reason name */
+	char reason[64];
+	/** order id, "" if none */
+	char id[64];
+	/** the matched name, wire */
+	uint8_t match[IG_NAME_MAX];
+	/** snapshot serial (low 32 bits) */
+	uint32_t serial;
+};
+
 /**
- * Recognise a policy answer and make its EDE (code and text) from the
- * SOA it carries.  Used by the reply callback, for fresh answers and for
- * cache hits alike.
- * @return 1 with code/text set when rep is a policy answer.
+ * Recognise a policy answer by the SOA it carries; works on fresh and
+ * cached answers alike.
+ * @return 1 with mark filled when rep is a policy answer.
  */
-int icpguard_policy_ede(struct icpguard_env* ie, struct reply_info* rep,
-	uint16_t* code, char* text, size_t textlen);
+int icpguard_policy_mark(struct reply_info* rep, struct icpguard_mark* mark);
+
+/**
+ * The EDE of a policy answer: code and text, with the order's document
+ * number looked up in the calling thread's view.
+ * @param doc_no: if non-NULL, receives the document number ("" if none).
+ */
+void icpguard_policy_ede(struct icpguard_env* ie,
+	const struct icpguard_mark* mark, uint16_t* code, char* text,
+	size_t textlen, char* doc_no, size_t doclen);
 
 /* module/icpguard.c: the entry points the dynlib module looks up */
 struct outbound_entry;

@@ -1,0 +1,82 @@
+/*
+ * module/audit.h - dnstap audit records from the module.
+ *
+ * \file
+ * Every enforcement (and, sampled, other client answers) becomes a
+ * standard dnstap CLIENT_RESPONSE message with the Policy field filled,
+ * written by libfstrm's I/O thread to a Unix socket or a TCP address.
+ * Submitting never blocks a worker: when the collector is slow, stalled
+ * or absent the queue fills and records are dropped and counted.
+ * Thread rules: start/stop run in Unbound's main thread; record may be
+ * called from any worker thread at once (the queue is multi-producer).
+ */
+#ifndef ICPGUARD_MODULE_AUDIT_H
+#define ICPGUARD_MODULE_AUDIT_H
+#include <stdatomic.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct icpguard_env;
+struct query_info;
+struct reply_info;
+struct comm_reply;
+struct regional;
+struct fstrm_iothr;
+struct fstrm_iothr_queue;
+
+/** the audit writer */
+struct icpguard_audit {
+	/** libfstrm I/O thread, NULL when audit is off */
+	struct fstrm_iothr* iothr;
+	/** its one multi-producer input queue */
+	struct fstrm_iothr_queue* ioq;
+	/** records handed to the I/O thread */
+	atomic_ulong sent;
+	/** records dropped because the queue was full */
+	atomic_ulong dropped;
+	/** drops already reported in the log */
+	atomic_ulong reported;
+};
+
+/** what a record says about the policy */
+struct icpguard_audit_policy {
+	/** reason name ("order", "nofiling", ...); NULL: no policy field */
+	const char* reason;
+	/** the matched name, wire format */
+	const uint8_t* match;
+	/** order id or record id, "" if none */
+	const char* id;
+	/** document number, "" if none */
+	const char* doc_no;
+	/** snapshot identity */
+	const char* snapshot;
+	/** 1: monitor mode, the answer was not changed */
+	int monitor;
+};
+
+/**
+ * Start the writer from the configuration (audit-socket / audit-tcp).
+ * @return 1 (also when audit is off), 0 on failure (logged).
+ */
+int icpguard_audit_start(struct icpguard_env* ie);
+
+/** Stop the writer, flushing what the I/O thread can send. */
+void icpguard_audit_stop(struct icpguard_env* ie);
+
+/**
+ * Write one record.  Never blocks; allocates the wire encodings in
+ * region and one heap buffer handed to the I/O thread.
+ * @param qinfo: the query.
+ * @param rep: the answer sent (or NULL).
+ * @param cached: 1 when rep comes from the cache (absolute TTLs).
+ * @param repinfo: the client (or NULL).
+ * @param pol: the policy part (pol->reason NULL: a sampled plain answer).
+ */
+void icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
+	struct reply_info* rep, int cached, struct comm_reply* repinfo,
+	const struct icpguard_audit_policy* pol, struct regional* region);
+
+/** 1 when a plain (not enforced) client answer should be sampled now. */
+int icpguard_audit_sample(struct icpguard_env* ie);
+
+#endif /* ICPGUARD_MODULE_AUDIT_H */
