@@ -44,21 +44,32 @@ struct walk {
 	uint8_t flags[IG_LABELS_MAX];
 	/** union of the flags */
 	unsigned any;
+	/** flags in the order snapshot, when there is one */
+	uint8_t uflags[IG_LABELS_MAX];
+	/** their union */
+	unsigned uany;
 	/** level of the nearest filing, -1 if none */
 	int filing_level;
 	/** that filing */
 	struct ig_filing filing;
 };
 
-/** walk one name through the name database */
+/** walk one name through the name database(s) */
 static void
-walk_name(struct ig_view* v, const uint8_t* wire, struct walk* w)
+walk_name(struct ig_view* v, struct ig_view* u, const uint8_t* wire,
+	struct walk* w)
 {
 	int i;
 	w->wire = wire;
 	ig_name_wire_to_key(wire, w->key, w->labelend, &w->nl);
 	w->any = 0;
+	w->uany = 0;
 	w->filing_level = -1;
+	for(i = 0; u && i < w->nl; i++) {
+		w->uflags[i] = (uint8_t)ig_view_name(u, w->key, w->labelend[i],
+			NULL);
+		w->uany |= w->uflags[i];
+	}
 	for(i = 0; i < w->nl; i++) {
 		struct ig_filing f;
 		unsigned fl = ig_view_name(v, w->key, w->labelend[i], &f);
@@ -106,49 +117,73 @@ block(struct ig_verdict* out, enum ig_reason r, const struct walk* w,
 	return 1;
 }
 
-/** rule 1: an active order on any chain name */
-static int
-rule_order(struct ig_view* v, struct walk* ws, int n, int64_t now,
-	struct ig_verdict* out)
+/** the verdict names the snapshot its record came from */
+static void
+record_from(struct ig_view* v, struct ig_verdict* out)
 {
-	int i, lvl;
-	for(i = 0; i < n; i++) {
-		if(!(ws[i].any & IG_NAME_ORDER)) continue;
-		for(lvl = ws[i].nl - 1; lvl >= 0; lvl--) {
-			struct ig_order o;
-			if(!(ws[i].flags[lvl] & IG_NAME_ORDER)) continue;
-			if(ig_view_order_at(v, ws[i].key, ws[i].labelend[lvl],
-				lvl == ws[i].nl - 1, now, &o)) {
-				snprintf(out->id, sizeof(out->id), "%s", o.id);
-				snprintf(out->doc_no, sizeof(out->doc_no), "%s",
-					o.doc_no);
-				snprintf(out->detail, sizeof(out->detail),
-					"%s: %s", o.unit, o.reason);
-				return block(out, IG_REASON_ORDER, &ws[i], lvl);
-			}
-		}
-	}
-	return 0;
+	const struct ig_snapshot_info* si = ig_snapshot_info(v->snap);
+	out->serial = si->serial;
+	snprintf(out->snapshot, sizeof(out->snapshot), "%s", si->ident);
 }
 
-/** rule 2: a blacklist entry on any chain name */
+/** an active order at one level of a chain name, in view v */
 static int
-rule_blacklist(struct ig_view* v, struct walk* ws, int n,
+order_at(struct ig_view* v, struct walk* w, int lvl, int64_t now,
 	struct ig_verdict* out)
+{
+	struct ig_order o;
+	if(!ig_view_order_at(v, w->key, w->labelend[lvl], lvl == w->nl - 1,
+		now, &o))
+		return 0;
+	snprintf(out->id, sizeof(out->id), "%s", o.id);
+	snprintf(out->doc_no, sizeof(out->doc_no), "%s", o.doc_no);
+	snprintf(out->detail, sizeof(out->detail), "%s: %s", o.unit, o.reason);
+	record_from(v, out);
+	return block(out, IG_REASON_ORDER, w, lvl);
+}
+
+/** a covering blacklist entry at one level of a chain name, in view v */
+static int
+blacklist_at(struct ig_view* v, struct walk* w, int lvl,
+	struct ig_verdict* out)
+{
+	struct ig_blacklist b;
+	if(!ig_view_blacklist(v, w->key, w->labelend[lvl], &b)) return 0;
+	if(!b.subtree && lvl != w->nl - 1) return 0;
+	snprintf(out->detail, sizeof(out->detail), "%s", b.reason);
+	snprintf(out->id, sizeof(out->id), "%s", b.source);
+	record_from(v, out);
+	return block(out, IG_REASON_BLACKLIST, w, lvl);
+}
+
+/**
+ * rules 1 and 2: an active order (flag IG_NAME_ORDER) or a blacklist entry
+ * (IG_NAME_BLACKLIST) on any chain name, in the main snapshot or the
+ * order snapshot u
+ */
+static int
+rule_listed(struct ig_view* v, struct ig_view* u, struct walk* ws, int n,
+	unsigned flag, int64_t now, struct ig_verdict* out)
 {
 	int i, lvl;
 	for(i = 0; i < n; i++) {
-		if(!(ws[i].any & IG_NAME_BLACKLIST)) continue;
+		if(!((ws[i].any | ws[i].uany) & flag)) continue;
 		for(lvl = ws[i].nl - 1; lvl >= 0; lvl--) {
-			struct ig_blacklist b;
-			if(!(ws[i].flags[lvl] & IG_NAME_BLACKLIST)) continue;
-			if(!ig_view_blacklist(v, ws[i].key, ws[i].labelend[lvl],
-				&b)) continue;
-			if(!b.subtree && lvl != ws[i].nl - 1) continue;
-			snprintf(out->detail, sizeof(out->detail), "%s",
-				b.reason);
-			snprintf(out->id, sizeof(out->id), "%s", b.source);
-			return block(out, IG_REASON_BLACKLIST, &ws[i], lvl);
+			if(flag == IG_NAME_ORDER) {
+				if(u && (ws[i].uflags[lvl] & flag) &&
+					order_at(u, &ws[i], lvl, now, out))
+					return 1;
+				if((ws[i].flags[lvl] & flag) &&
+					order_at(v, &ws[i], lvl, now, out))
+					return 1;
+			} else {
+				if(u && (ws[i].uflags[lvl] & flag) &&
+					blacklist_at(u, &ws[i], lvl, out))
+					return 1;
+				if((ws[i].flags[lvl] & flag) &&
+					blacklist_at(v, &ws[i], lvl, out))
+					return 1;
+			}
 		}
 	}
 	return 0;
@@ -182,7 +217,10 @@ name_exempt(struct ig_view* v, const struct walk* w, int* lvl_out)
 	}
 	if(w->nl == 1) return 1; /* a TLD */
 	if(w->filing_level >= 0) return 0; /* registrable: has a filing */
-	ig_name_wire_to_text(w->wire, text, sizeof(text));
+	/* from the key, which is lower case: the PSL lookup is
+	 * case-sensitive and a QNAME off the wire may be in any case */
+	ig_name_key_to_text(w->key, w->labelend[w->nl - 1], text,
+		sizeof(text));
 	tl = strlen(text);
 	if(tl > 1 && text[tl-1] == '.') text[tl-1] = 0;
 	return ig_name_is_public_suffix(text);
@@ -246,12 +284,14 @@ ig_decide(struct ig_view* v, const struct ig_facts* f,
 	const struct walk* unfiled = NULL;
 
 	verdict_init(v, f, out);
-	walk_name(v, f->qname, &ws[0]);
+	walk_name(v, o->urgent, f->qname, &ws[0]);
 	for(i = 0; f->answered && i < f->nalias && i < IG_CHAIN_MAX; i++)
-		walk_name(v, f->alias[i], &ws[n++]);
+		walk_name(v, o->urgent, f->alias[i], &ws[n++]);
 
-	if(rule_order(v, ws, n, o->now, out)) return 1;
-	if(rule_blacklist(v, ws, n, out)) return 1;
+	if(rule_listed(v, o->urgent, ws, n, IG_NAME_ORDER, o->now, out))
+		return 1;
+	if(rule_listed(v, o->urgent, ws, n, IG_NAME_BLACKLIST, o->now, out))
+		return 1;
 	if(name_exempt(v, &ws[0], &lvl)) {
 		out->reason = IG_REASON_EXEMPT;
 		if(lvl >= 0) ancestor_wire(&ws[0], lvl, out->match);

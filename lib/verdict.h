@@ -54,6 +54,11 @@ struct ig_policy_opts {
 	enum ig_chain_check chain;
 	/** the current time, unix seconds (orders' effective/expiry) */
 	int64_t now;
+	/** the order snapshot, a small snapshot published on its own for
+	 * urgent changes (takedown orders, urgent blacklist entries): its
+	 * orders and blacklist entries count as if they were in the main
+	 * snapshot.  NULL: none. */
+	struct ig_view* urgent;
 };
 
 /** what is known about one query */

@@ -327,10 +327,11 @@ icpguard_policy_ede(struct icpguard_env* ie,
 	ig_name_wire_to_text(mark->match, match, sizeof(match));
 	if(doc_no) doc_no[0] = 0;
 	if(!strcmp(mark->reason, "order")) {
-		struct ig_view* v = icpguard_view(ie);
+		struct ig_view* u = NULL, *v = icpguard_view(ie, &u);
 		struct ig_order o;
 		*code = 16; /* Censored */
-		if(v && mark->id[0] && ig_view_order(v, mark->id, &o)) {
+		if(mark->id[0] && ((u && ig_view_order(u, mark->id, &o)) ||
+			(v && ig_view_order(v, mark->id, &o)))) {
 			snprintf(text, textlen, "icpguard: order %s %s (%s; %s) "
 				"%s snapshot %u", mark->id, o.doc_no, o.unit,
 				o.reason, match, mark->serial);

@@ -79,6 +79,14 @@ apply(struct icpguard_cfg* cfg, const char* key, const char* v)
 		snprintf(cfg->snapshot, sizeof(cfg->snapshot), "%s", v);
 		return NULL;
 	}
+	if(!strcmp(key, "orders-snapshot")) {
+		if(*v && *v != '/') return "want an absolute path";
+		if(strlen(v) >= sizeof(cfg->orders_snapshot))
+			return "path too long";
+		snprintf(cfg->orders_snapshot, sizeof(cfg->orders_snapshot),
+			"%s", v);
+		return NULL;
+	}
 	if(!strcmp(key, "scope")) {
 		if(!strcmp(v, "domestic")) cfg->scope = IG_SCOPE_DOMESTIC;
 		else if(!strcmp(v, "all")) cfg->scope = IG_SCOPE_ALL;

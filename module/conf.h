@@ -31,6 +31,8 @@ enum ig_action {
 struct icpguard_cfg {
 	/** snapshot file */
 	char snapshot[1024];
+	/** order snapshot file ("" none) */
+	char orders_snapshot[1024];
 	/** scope of the filing rule */
 	enum ig_scope scope;
 	/** which chain names need a filing */

@@ -65,13 +65,14 @@ log_verdict(struct icpguard_env* ie, struct module_qstate* qstate,
 /** decide on the facts; 1 when the answer must become a policy answer */
 static int
 decide(struct icpguard_env* ie, struct module_qstate* qstate,
-	struct ig_view* view, struct ig_facts* f, struct ig_verdict* v,
-	const char* when)
+	struct ig_view* view, struct ig_view* urgent, struct ig_facts* f,
+	struct ig_verdict* v, const char* when)
 {
 	struct ig_policy_opts po;
 	po.scope = ie->cfg.scope;
 	po.chain = ie->cfg.chain;
 	po.now = (int64_t)time(NULL);
+	po.urgent = urgent;
 	ig_decide(view, f, &po, v);
 	atomic_fetch_add(&ie->stats.verdicts[v->reason], 1);
 	log_verdict(ie, qstate, v, when);
@@ -125,7 +126,7 @@ operate_arrive(struct icpguard_env* ie, struct module_qstate* qstate,
 	int id)
 {
 	struct icpguard_qstate* mq = qstate->minfo[id];
-	struct ig_view* view;
+	struct ig_view* view, *urgent;
 	if(!mq) {
 		mq = regional_alloc_zero(qstate->region, sizeof(*mq));
 		if(!mq) {
@@ -134,12 +135,14 @@ operate_arrive(struct icpguard_env* ie, struct module_qstate* qstate,
 		}
 		qstate->minfo[id] = mq;
 	}
-	if(subject_to_policy(qstate) && (view = icpguard_view(ie)) != NULL) {
+	if(subject_to_policy(qstate) &&
+		(view = icpguard_view(ie, &urgent)) != NULL) {
 		struct ig_facts f;
 		struct ig_verdict v;
 		memset(&f, 0, sizeof(f));
 		f.qname = qstate->qinfo.qname;
-		if(decide(ie, qstate, view, &f, &v, "before resolution")) {
+		if(decide(ie, qstate, view, urgent, &f, &v,
+			"before resolution")) {
 			answer_policy(ie, qstate, id, &v);
 			return;
 		}
@@ -163,7 +166,7 @@ operate_done(struct icpguard_env* ie, struct module_qstate* qstate, int id)
 {
 	struct icpguard_qstate* mq = qstate->minfo[id];
 	int owned = mq && mq->owned;
-	struct ig_view* view;
+	struct ig_view* view, *urgent;
 	struct ig_facts f;
 	struct ig_verdict v;
 	struct ig_addr addrs[IG_ADDR_MAX];
@@ -179,7 +182,7 @@ operate_done(struct icpguard_env* ie, struct module_qstate* qstate, int id)
 		if(owned) store_answer(qstate, qstate->return_msg);
 		return;
 	}
-	if(!(view = icpguard_view(ie))) {
+	if(!(view = icpguard_view(ie, &urgent))) {
 		if(owned) store_answer(qstate, qstate->return_msg);
 		return;
 	}
@@ -190,7 +193,7 @@ operate_done(struct icpguard_env* ie, struct module_qstate* qstate, int id)
 		 * answer, but a blocked name must not stay in the message
 		 * cache where a client would get it without the module */
 		struct ig_policy_opts po = { ie->cfg.scope, ie->cfg.chain,
-			(int64_t)time(NULL) };
+			(int64_t)time(NULL), urgent };
 		ig_decide(view, &f, &po, &v);
 		if(v.block)
 			msg_cache_remove(qstate->env, qstate->qinfo.qname,
@@ -198,7 +201,7 @@ operate_done(struct icpguard_env* ie, struct module_qstate* qstate, int id)
 				qstate->qinfo.qclass, qstate->query_flags);
 		return;
 	}
-	if(decide(ie, qstate, view, &f, &v, "on the answer")) {
+	if(decide(ie, qstate, view, urgent, &f, &v, "on the answer")) {
 		answer_policy(ie, qstate, id, &v);
 		return;
 	}

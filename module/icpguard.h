@@ -61,6 +61,32 @@ struct icpguard_stats {
 	atomic_ulong expired;
 };
 
+/** the snapshots the module reads */
+enum icpguard_slot_kind {
+	/** the main snapshot (filings, ranges, blacklist, ...) */
+	IG_SLOT_MAIN = 0,
+	/** the order snapshot: small, published on its own for takedown
+	 * orders and other urgent changes (optional) */
+	IG_SLOT_ORDERS = 1,
+	IG_SLOT_COUNT
+};
+
+/** one snapshot file the watch thread keeps in force */
+struct icpguard_slot {
+	/** the file ("" when the slot is not configured) */
+	const char* path;
+	/** the snapshot in force, NULL when none (guarded by the lock) */
+	struct ig_snapshot* current;
+	/** identity of the file behind current: device */
+	dev_t dev;
+	/** inode */
+	ino_t ino;
+	/** mtime (ns) */
+	long long mtime_ns;
+	/** size */
+	long long size;
+};
+
 /** module-wide state, one per loaded instance */
 struct icpguard_env {
 	/** configuration */
@@ -71,13 +97,13 @@ struct icpguard_env {
 	struct module_env* env;
 	/** module id */
 	int id;
-	/** guards current */
+	/** guards the slots' current pointers and the view list */
 	pthread_mutex_t lock;
-	/** the snapshot in force (NULL when failing open without one) */
-	struct ig_snapshot* current;
+	/** the snapshots in force */
+	struct icpguard_slot slot[IG_SLOT_COUNT];
 	/** bumped on every swap */
 	atomic_ulong generation;
-	/** every thread's view, for cleanup at deinit */
+	/** every thread's views, for cleanup at deinit */
 	struct icpguard_view* views;
 	/** the watch thread */
 	pthread_t watcher;
@@ -85,25 +111,17 @@ struct icpguard_env {
 	int watching;
 	/** tells the watch thread to stop */
 	atomic_int stopping;
-	/** identity of the file behind current (to notice replacement) */
-	dev_t dev;
-	/** inode */
-	ino_t ino;
-	/** mtime (ns) */
-	long long mtime_ns;
-	/** size */
-	long long size;
 	/** counters */
 	struct icpguard_stats stats;
 	/** the dnstap audit writer */
 	struct icpguard_audit audit;
 };
 
-/** a worker thread's read view */
+/** a worker thread's read views */
 struct icpguard_view {
-	/** the view; view.snap is NULL when there is no snapshot */
-	struct ig_view view;
-	/** generation the view was opened at */
+	/** one view per slot; view[i].snap is NULL when there is none */
+	struct ig_view view[IG_SLOT_COUNT];
+	/** generation the views were opened at */
 	unsigned long generation;
 	/** next in the list of views */
 	struct icpguard_view* next;
@@ -125,11 +143,14 @@ int icpguard_watch_start(struct icpguard_env* ie);
 void icpguard_watch_stop(struct icpguard_env* ie);
 
 /**
- * The calling thread's view on the current snapshot, opened or renewed as
- * needed.  Belongs to the calling thread; valid until its next call.
- * @return the view, or NULL when there is no snapshot.
+ * The calling thread's view on the current main snapshot, opened or
+ * renewed as needed.  Belongs to the calling thread; valid until its next
+ * call.
+ * @param urgent: if non-NULL, set to the view on the order snapshot, or
+ *	NULL when there is none.
+ * @return the view, or NULL when there is no main snapshot.
  */
-struct ig_view* icpguard_view(struct icpguard_env* ie);
+struct ig_view* icpguard_view(struct icpguard_env* ie, struct ig_view** urgent);
 
 /* module/answer.c */
 

@@ -2,7 +2,8 @@
  * module/watch.c - the snapshot in force, worker views, and swaps.
  *
  * \file
- * The watch thread polls the snapshot path.  When the file behind it
+ * The watch thread polls the snapshot paths (the main snapshot and the
+ * optional order snapshot).  When the file behind one
  * changes (a publisher renamed a new one into place) the new file is
  * opened and checked; a good one replaces the current snapshot under the
  * mutex and bumps the generation, which worker threads compare at every
@@ -48,11 +49,16 @@ struct file_id {
 	long long size;
 };
 
+/** slot names for log lines */
+static const char* const slot_name[IG_SLOT_COUNT] = { "snapshot",
+	"order snapshot" };
+
 /** stat a path; 0 when missing */
 static int
 file_id_get(const char* path, struct file_id* id)
 {
 	struct stat st;
+	memset(id, 0, sizeof(*id));
 	if(stat(path, &st) != 0) return 0;
 	id->dev = st.st_dev;
 	id->ino = st.st_ino;
@@ -64,12 +70,20 @@ file_id_get(const char* path, struct file_id* id)
 
 /** remember the identity of the file in force */
 static void
-file_id_keep(struct icpguard_env* ie, const struct file_id* id)
+file_id_keep(struct icpguard_slot* sl, const struct file_id* id)
 {
-	ie->dev = id->dev;
-	ie->ino = id->ino;
-	ie->mtime_ns = id->mtime_ns;
-	ie->size = id->size;
+	sl->dev = id->dev;
+	sl->ino = id->ino;
+	sl->mtime_ns = id->mtime_ns;
+	sl->size = id->size;
+}
+
+/** is the file in force still the one at the path */
+static int
+file_id_same(const struct icpguard_slot* sl, const struct file_id* id)
+{
+	return sl->current && id->dev == sl->dev && id->ino == sl->ino &&
+		id->mtime_ns == sl->mtime_ns && id->size == sl->size;
 }
 
 int
@@ -77,32 +91,46 @@ icpguard_snapshot_start(struct icpguard_env* ie)
 {
 	char err[1024];
 	struct file_id id;
-	memset(&id, 0, sizeof(id));
-	(void)file_id_get(ie->cfg.snapshot, &id);
-	if(!ig_snapshot_open(ie->cfg.snapshot, &ie->current, err,
-		sizeof(err))) {
-		ie->current = NULL;
-		if(!ie->cfg.fail_open) {
-			log_err("icpguard: %s; refusing to start without a "
-				"policy snapshot (set 'fail-open: yes' in %s to"
-				" start anyway)", err, icpguard_cfg_path());
-			return 0;
+	int i;
+	ie->slot[IG_SLOT_MAIN].path = ie->cfg.snapshot;
+	ie->slot[IG_SLOT_ORDERS].path = ie->cfg.orders_snapshot;
+	for(i = 0; i < IG_SLOT_COUNT; i++) {
+		struct icpguard_slot* sl = &ie->slot[i];
+		if(!sl->path[0]) continue;
+		(void)file_id_get(sl->path, &id);
+		if(!ig_snapshot_open(sl->path, &sl->current, err,
+			sizeof(err))) {
+			sl->current = NULL;
+			if(i == IG_SLOT_ORDERS) {
+				/* no orders yet is a normal state */
+				log_info("icpguard: no order snapshot yet (%s)",
+					err);
+				continue;
+			}
+			if(!ie->cfg.fail_open) {
+				log_err("icpguard: %s; refusing to start without"
+					" a policy snapshot (set 'fail-open: yes' "
+					"in %s to start anyway)", err,
+					icpguard_cfg_path());
+				return 0;
+			}
+			log_warn("icpguard: %s; fail-open: every query passes "
+				"until a snapshot appears", err);
+			continue;
 		}
-		log_warn("icpguard: %s; fail-open: every query passes until "
-			"a snapshot appears", err);
-		return 1;
+		file_id_keep(sl, &id);
+		log_info("icpguard: %s %s in force (%s)", slot_name[i],
+			ig_snapshot_info(sl->current)->ident, sl->path);
 	}
-	file_id_keep(ie, &id);
-	log_info("icpguard: snapshot %s in force (%s)",
-		ig_snapshot_info(ie->current)->ident, ie->cfg.snapshot);
 	return 1;
 }
 
 struct ig_view*
-icpguard_view(struct icpguard_env* ie)
+icpguard_view(struct icpguard_env* ie, struct ig_view** urgent)
 {
 	unsigned long gen = atomic_load(&ie->generation);
 	struct icpguard_view* v = tls_view;
+	int i;
 	if(tls_instance != ie->instance || !v) {
 		v = calloc(1, sizeof(*v));
 		if(!v) return NULL;
@@ -115,22 +143,28 @@ icpguard_view(struct icpguard_env* ie)
 		tls_instance = ie->instance;
 	}
 	if(v->generation != gen) {
-		struct ig_snapshot* s;
+		struct ig_snapshot* s[IG_SLOT_COUNT];
 		pthread_mutex_lock(&ie->lock);
-		s = ie->current;
 		gen = atomic_load(&ie->generation);
-		if(s) ig_snapshot_ref(s);
+		for(i = 0; i < IG_SLOT_COUNT; i++) {
+			s[i] = ie->slot[i].current;
+			if(s[i]) ig_snapshot_ref(s[i]);
+		}
 		pthread_mutex_unlock(&ie->lock);
-		if(v->view.snap) ig_view_end(&v->view);
-		if(s) {
-			if(!ig_view_begin(s, &v->view))
+		for(i = 0; i < IG_SLOT_COUNT; i++) {
+			if(v->view[i].snap) ig_view_end(&v->view[i]);
+			if(!s[i]) continue;
+			if(!ig_view_begin(s[i], &v->view[i]))
 				log_err("icpguard: cannot begin a read on %s",
-					ig_snapshot_path(s));
-			ig_snapshot_unref(s);
+					ig_snapshot_path(s[i]));
+			ig_snapshot_unref(s[i]);
 		}
 		v->generation = gen;
 	}
-	return v->view.snap ? &v->view : NULL;
+	if(urgent)
+		*urgent = v->view[IG_SLOT_ORDERS].snap ?
+			&v->view[IG_SLOT_ORDERS] : NULL;
+	return v->view[IG_SLOT_MAIN].snap ? &v->view[IG_SLOT_MAIN] : NULL;
 }
 
 /** what one cache traversal expires */
@@ -202,37 +236,38 @@ nap(struct icpguard_env* ie, int ms)
 	return !atomic_load(&ie->stopping);
 }
 
-/** try the file at the snapshot path; swap it in when good */
+/** try the file at a slot's path; swap it in when good */
 static void
-try_swap(struct icpguard_env* ie, const struct file_id* id,
+try_swap(struct icpguard_env* ie, int i, const struct file_id* id,
 	struct file_id* refused)
 {
+	struct icpguard_slot* sl = &ie->slot[i];
 	struct ig_snapshot* s, *old;
 	struct ig_view view;
 	char err[1024];
 	int full;
 	unsigned long n;
-	if(!ig_snapshot_open(ie->cfg.snapshot, &s, err, sizeof(err))) {
+	if(!ig_snapshot_open(sl->path, &s, err, sizeof(err))) {
 		if(memcmp(refused, id, sizeof(*id)) != 0) {
-			log_err("icpguard: refusing new snapshot: %s; keeping "
-				"%s", err, ie->current ?
-				ig_snapshot_info(ie->current)->ident : "none");
+			log_err("icpguard: refusing new %s: %s; keeping %s",
+				slot_name[i], err, sl->current ?
+				ig_snapshot_info(sl->current)->ident : "none");
 			atomic_fetch_add(&ie->stats.refused, 1);
 			*refused = *id;
 		}
 		return;
 	}
 	pthread_mutex_lock(&ie->lock);
-	old = ie->current;
-	ie->current = s;
+	old = sl->current;
+	sl->current = s;
 	atomic_fetch_add(&ie->generation, 1);
 	pthread_mutex_unlock(&ie->lock);
-	file_id_keep(ie, id);
+	file_id_keep(sl, id);
 	atomic_fetch_add(&ie->stats.swaps, 1);
 	full = !old || ig_snapshot_info(s)->changed_all ||
 		ig_snapshot_info(s)->serial !=
 		ig_snapshot_info(old)->serial + 1;
-	log_info("icpguard: snapshot %s in force (was %s)",
+	log_info("icpguard: %s %s in force (was %s)", slot_name[i],
 		ig_snapshot_info(s)->ident,
 		old ? ig_snapshot_info(old)->ident : "none");
 	ig_snapshot_unref(old);
@@ -249,17 +284,21 @@ static void*
 watch_main(void* arg)
 {
 	struct icpguard_env* ie = (struct icpguard_env*)arg;
-	struct file_id refused;
-	memset(&refused, 0, sizeof(refused));
+	struct file_id refused[IG_SLOT_COUNT];
+	int i;
+	memset(refused, 0, sizeof(refused));
 	log_thread_set(NULL);
 	while(nap(ie, ie->cfg.poll_ms)) {
-		struct file_id id;
-		if(!file_id_get(ie->cfg.snapshot, &id)) continue;
-		if(ie->current && id.dev == ie->dev && id.ino == ie->ino &&
-			id.mtime_ns == ie->mtime_ns && id.size == ie->size)
-			continue;
-		if(memcmp(&id, &refused, sizeof(id)) == 0) continue;
-		try_swap(ie, &id, &refused);
+		for(i = 0; i < IG_SLOT_COUNT; i++) {
+			struct file_id id;
+			if(!ie->slot[i].path[0] ||
+				!file_id_get(ie->slot[i].path, &id))
+				continue;
+			if(file_id_same(&ie->slot[i], &id) ||
+				memcmp(&id, &refused[i], sizeof(id)) == 0)
+				continue;
+			try_swap(ie, i, &id, &refused[i]);
+		}
 	}
 	return NULL;
 }
@@ -281,15 +320,20 @@ void
 icpguard_watch_stop(struct icpguard_env* ie)
 {
 	struct icpguard_view* v, *next;
+	int i;
 	atomic_store(&ie->stopping, 1);
 	if(ie->watching) pthread_join(ie->watcher, NULL);
 	ie->watching = 0;
 	for(v = ie->views; v; v = next) {
+		int i;
 		next = v->next;
-		ig_view_end(&v->view);
+		for(i = 0; i < IG_SLOT_COUNT; i++)
+			ig_view_end(&v->view[i]);
 		free(v);
 	}
 	ie->views = NULL;
-	ig_snapshot_unref(ie->current);
-	ie->current = NULL;
+	for(i = 0; i < IG_SLOT_COUNT; i++) {
+		ig_snapshot_unref(ie->slot[i].current);
+		ie->slot[i].current = NULL;
+	}
 }

@@ -37,8 +37,9 @@ ig_cmd_checkconf(int argc, char** argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	printf("# %s: good\nsnapshot: %s\nscope: %s\nchain-check: %s\n"
-		"mode: %s\n", path, cfg.snapshot,
+	printf("# %s: good\nsnapshot: %s\norders-snapshot: %s\nscope: %s\n"
+		"chain-check: %s\nmode: %s\n", path, cfg.snapshot,
+		cfg.orders_snapshot,
 		cfg.scope == IG_SCOPE_ALL ? "all" : "domestic",
 		cfg.chain == IG_CHAIN_QNAME ? "qname" : "all",
 		cfg.monitor ? "monitor" : "enforce");

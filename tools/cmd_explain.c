@@ -33,6 +33,7 @@ explain_usage(FILE* out)
 "  --addr IP        an answer address (repeatable)\n"
 "  --answered       the answer is final even without --cname/--addr\n"
 "  --snapshot PATH  snapshot (default $ICPGUARD_SNAPSHOT)\n"
+"  --orders PATH    order snapshot too (the module's orders-snapshot)\n"
 "  --scope S        domestic (default) or all\n"
 "  --chain C        all (default) or qname\n"
 "  --at TIME        decide as of TIME (unix or ISO 8601; default now)\n"
@@ -55,6 +56,7 @@ ig_cmd_explain(int argc, char** argv)
 		{ "addr", required_argument, NULL, 'a' },
 		{ "answered", no_argument, NULL, 'A' },
 		{ "snapshot", required_argument, NULL, 's' },
+		{ "orders", required_argument, NULL, 'o' },
 		{ "scope", required_argument, NULL, 'S' },
 		{ "chain", required_argument, NULL, 'C' },
 		{ "at", required_argument, NULL, 't' },
@@ -67,9 +69,9 @@ ig_cmd_explain(int argc, char** argv)
 	struct ig_facts f;
 	struct ig_policy_opts po;
 	struct ig_verdict v;
-	struct ig_snapshot* snap;
-	struct ig_view view;
-	const char* path = ig_default_snapshot(), *err;
+	struct ig_snapshot* snap, *osnap = NULL;
+	struct ig_view view, oview;
+	const char* path = ig_default_snapshot(), *err, *opath = NULL;
 	int json = 0, c, nalias = 0, naddr = 0, answered = 0;
 	char ebuf[512], t1[1024], t2[1024];
 	size_t wl;
@@ -106,6 +108,7 @@ ig_cmd_explain(int argc, char** argv)
 			break;
 		case 'A': answered = 1; break;
 		case 's': path = optarg; break;
+		case 'o': opath = optarg; break;
 		case 'S':
 			if(!strcmp(optarg, "all")) po.scope = IG_SCOPE_ALL;
 			else if(!strcmp(optarg, "domestic"))
@@ -154,6 +157,17 @@ ig_cmd_explain(int argc, char** argv)
 		ig_snapshot_unref(snap);
 		return 2;
 	}
+	if(opath) {
+		if(!ig_snapshot_open(opath, &osnap, ebuf, sizeof(ebuf)) ||
+			!ig_view_begin(osnap, &oview)) {
+			fprintf(stderr, "explain: %s\n", ebuf);
+			ig_snapshot_unref(osnap);
+			ig_view_end(&view);
+			ig_snapshot_unref(snap);
+			return 2;
+		}
+		po.urgent = &oview;
+	}
 	memset(&f, 0, sizeof(f));
 	f.qname = names[0];
 	for(c = 0; c < nalias; c++) f.alias[c] = names[1 + c];
@@ -185,6 +199,10 @@ ig_cmd_explain(int argc, char** argv)
 		if(v.doc_no[0]) printf("  document: %s\n", v.doc_no);
 		if(v.detail[0]) printf("  detail:   %s\n", v.detail);
 		printf("  snapshot: %s\n", v.snapshot);
+	}
+	if(osnap) {
+		ig_view_end(&oview);
+		ig_snapshot_unref(osnap);
 	}
 	ig_view_end(&view);
 	ig_snapshot_unref(snap);
