@@ -87,6 +87,24 @@ apply(struct icpguard_cfg* cfg, const char* key, const char* v)
 			"%s", v);
 		return NULL;
 	}
+	if(!strcmp(key, "order-stats")) {
+		if(*v && *v != '/') return "want an absolute path";
+		if(strlen(v) >= sizeof(cfg->order_stats) - 2)
+			return "path too long";
+		snprintf(cfg->order_stats, sizeof(cfg->order_stats), "%s", v);
+		return NULL;
+	}
+	if(!strcmp(key, "audit-identity")) {
+		const char* p;
+		for(p = v; *p; p++)
+			if(*p == '"' || *p == '\\' || (unsigned char)*p < 0x20)
+				return "no quotes, backslashes or control "
+					"characters";
+		if(strlen(v) >= sizeof(cfg->audit_identity)) return "too long";
+		snprintf(cfg->audit_identity, sizeof(cfg->audit_identity), "%s",
+			v);
+		return NULL;
+	}
 	if(!strcmp(key, "scope")) {
 		if(!strcmp(v, "domestic")) cfg->scope = IG_SCOPE_DOMESTIC;
 		else if(!strcmp(v, "all")) cfg->scope = IG_SCOPE_ALL;
@@ -179,12 +197,6 @@ apply(struct icpguard_cfg* cfg, const char* key, const char* v)
 		if(*v == 0 || *end || d < 0 || d > 1)
 			return "want a fraction from 0 to 1";
 		cfg->audit_sample = d;
-		return NULL;
-	}
-	if(!strcmp(key, "audit-identity")) {
-		if(strlen(v) >= sizeof(cfg->audit_identity)) return "too long";
-		snprintf(cfg->audit_identity, sizeof(cfg->audit_identity), "%s",
-			v);
 		return NULL;
 	}
 	if(!strcmp(key, "audit-queue")) {

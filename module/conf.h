@@ -33,6 +33,8 @@ struct icpguard_cfg {
 	char snapshot[1024];
 	/** order snapshot file ("" none) */
 	char orders_snapshot[1024];
+	/** per-order hit counts written here ("" off) */
+	char order_stats[1024];
 	/** scope of the filing rule */
 	enum ig_scope scope;
 	/** which chain names need a filing */

@@ -237,7 +237,9 @@ init(struct module_env* env, int id)
 	ie->env = env;
 	ie->id = id;
 	pthread_mutex_init(&ie->lock, NULL);
+	icpguard_hits_init(&ie->hits);
 	if(!icpguard_snapshot_start(ie)) {
+		icpguard_hits_free(&ie->hits);
 		pthread_mutex_destroy(&ie->lock);
 		free(ie);
 		return 0;
@@ -277,6 +279,7 @@ deinit(struct module_env* env, int id)
 	de->inplace_cb_delete_wrapped(env, inplace_cb_reply_cache, id);
 	icpguard_watch_stop(ie);
 	icpguard_audit_stop(ie);
+	icpguard_hits_free(&ie->hits);
 	log_info("icpguard: stopped after %lu swaps, %lu refused snapshots",
 		atomic_load(&ie->stats.swaps), atomic_load(&ie->stats.refused));
 	pthread_mutex_destroy(&ie->lock);
@@ -365,6 +368,8 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 	}
 	icpguard_policy_ede(ie, &mark, &code, text, sizeof(text), doc_no,
 		sizeof(doc_no));
+	if(ie->cfg.order_stats[0] && !strcmp(mark.reason, "order"))
+		icpguard_hits_count(&ie->hits, mark.id);
 	/* the caller collects the callbacks' options in *opt_list_out */
 	if(edns && edns->edns_present && opt_list_out) {
 		tl = strlen(text);

@@ -42,6 +42,7 @@
 #include "lib/verdict.h"
 #include "module/conf.h"
 #include "module/audit.h"
+#include "module/hits.h"
 
 struct module_env;
 struct module_qstate;
@@ -115,6 +116,8 @@ struct icpguard_env {
 	struct icpguard_stats stats;
 	/** the dnstap audit writer */
 	struct icpguard_audit audit;
+	/** per-order hit counts */
+	struct icpguard_hits hits;
 };
 
 /** a worker thread's read views */

@@ -32,6 +32,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <time.h>
+#include <unistd.h>
 
 /** this thread's view and the instance it belongs to */
 static __thread struct icpguard_view* tls_view;
@@ -285,10 +286,22 @@ watch_main(void* arg)
 {
 	struct icpguard_env* ie = (struct icpguard_env*)arg;
 	struct file_id refused[IG_SLOT_COUNT];
-	int i;
+	int i, ticks = 0;
+	char host[128];
 	memset(refused, 0, sizeof(refused));
 	log_thread_set(NULL);
+	if(ie->cfg.audit_identity[0])
+		snprintf(host, sizeof(host), "%s", ie->cfg.audit_identity);
+	else if(gethostname(host, sizeof(host)) != 0 || strchr(host, '"'))
+		snprintf(host, sizeof(host), "unbound");
 	while(nap(ie, ie->cfg.poll_ms)) {
+		/* order hit counts, about once a second */
+		ticks += ie->cfg.poll_ms;
+		if(ie->cfg.order_stats[0] && ticks >= 1000) {
+			ticks = 0;
+			(void)icpguard_hits_dump(&ie->hits,
+				ie->cfg.order_stats, host);
+		}
 		for(i = 0; i < IG_SLOT_COUNT; i++) {
 			struct file_id id;
 			if(!ie->slot[i].path[0] ||
@@ -324,6 +337,10 @@ icpguard_watch_stop(struct icpguard_env* ie)
 	atomic_store(&ie->stopping, 1);
 	if(ie->watching) pthread_join(ie->watcher, NULL);
 	ie->watching = 0;
+	if(ie->cfg.order_stats[0])
+		(void)icpguard_hits_dump(&ie->hits, ie->cfg.order_stats,
+			ie->cfg.audit_identity[0] ? ie->cfg.audit_identity :
+			"unbound");
 	for(v = ie->views; v; v = next) {
 		int i;
 		next = v->next;
