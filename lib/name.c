@@ -201,29 +201,48 @@ ig_name_wire_to_text(const uint8_t* wire, char* buf, size_t buflen)
 	return buf;
 }
 
-static const psl_ctx_t* psl_ctx;
-static pthread_once_t psl_once = PTHREAD_ONCE_INIT;
+static psl_ctx_t* psl_ctx;
+static const psl_ctx_t* psl_in_use;
+static pthread_mutex_t psl_lock = PTHREAD_MUTEX_INITIALIZER;
+static int psl_loaded;
 
-/** load the public suffix list once */
-static void
-psl_load(void)
+/** the public suffix list, loaded at first use */
+static const psl_ctx_t*
+psl_get(void)
 {
-	psl_ctx = psl_latest(NULL);
-	if(!psl_ctx) psl_ctx = psl_builtin();
+	if(__atomic_load_n(&psl_loaded, __ATOMIC_ACQUIRE))
+		return psl_in_use;
+	pthread_mutex_lock(&psl_lock);
+	if(!psl_loaded) {
+		psl_ctx = psl_latest(NULL);
+		psl_in_use = psl_ctx ? psl_ctx : psl_builtin();
+		__atomic_store_n(&psl_loaded, 1, __ATOMIC_RELEASE);
+	}
+	pthread_mutex_unlock(&psl_lock);
+	return psl_in_use;
+}
+
+void
+ig_name_cleanup(void)
+{
+	pthread_mutex_lock(&psl_lock);
+	if(psl_ctx) psl_free(psl_ctx);
+	psl_ctx = NULL;
+	psl_in_use = NULL;
+	__atomic_store_n(&psl_loaded, 0, __ATOMIC_RELEASE);
+	pthread_mutex_unlock(&psl_lock);
 }
 
 const char*
 ig_name_registrable(const char* name)
 {
-	pthread_once(&psl_once, psl_load);
-	if(!psl_ctx) return NULL;
-	return psl_registrable_domain(psl_ctx, name);
+	const psl_ctx_t* p = psl_get();
+	return p ? psl_registrable_domain(p, name) : NULL;
 }
 
 int
 ig_name_is_public_suffix(const char* name)
 {
-	pthread_once(&psl_once, psl_load);
-	if(!psl_ctx) return 0;
-	return psl_is_public_suffix2(psl_ctx, name, PSL_TYPE_ANY);
+	const psl_ctx_t* p = psl_get();
+	return p ? psl_is_public_suffix2(p, name, PSL_TYPE_ANY) : 0;
 }

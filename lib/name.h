@@ -80,8 +80,7 @@ size_t ig_name_wire_len(const uint8_t* wire);
 /**
  * Public suffix list access (libpsl).  Loaded once per process from the
  * Debian publicsuffix package, falling back to libpsl's built-in list.
- * Thread-safe after the first call (the first call initialises under a
- * pthread_once).
+ * Thread-safe: the first call loads the list under a mutex.
  */
 
 /**
@@ -93,5 +92,12 @@ const char* ig_name_registrable(const char* name);
 
 /** 1 when the normalised text name (no trailing dot) is a public suffix. */
 int ig_name_is_public_suffix(const char* name);
+
+/**
+ * Free the public suffix list.  Call only when no other thread uses the
+ * name functions (a module's deinit, before it is unloaded); the next use
+ * loads the list again.
+ */
+void ig_name_cleanup(void);
 
 #endif /* ICPGUARD_NAME_H */

@@ -280,6 +280,7 @@ deinit(struct module_env* env, int id)
 	icpguard_watch_stop(ie);
 	icpguard_audit_stop(ie);
 	icpguard_hits_free(&ie->hits);
+	ig_name_cleanup();
 	log_info("icpguard: stopped after %lu swaps, %lu refused snapshots",
 		atomic_load(&ie->stats.swaps), atomic_load(&ie->stats.refused));
 	pthread_mutex_destroy(&ie->lock);
