@@ -8,6 +8,8 @@
 #                              iterator"): checks the DNS tree alone
 #   IG_KEEP=1                  keep the work directory even when all passed
 #   IG_TMP                     parent of the work directory (default $TMPDIR or /tmp)
+#   IG_ASAN_DIR                run Unbound with libasan preloaded (for a module
+#                              built with --enable-asan); reports go there
 #
 # The local DNS tree (tests/integration/zones/servers.txt): NSD instances on
 # 127.0.0.2 (root), .3 (TLDs), .4 .5 .6 .7 (leaf zones), port 53, so the
@@ -453,7 +455,17 @@ ig_launch_unbound() {
 	rm -f "$IG_WORK/unbound.ctl"
 	ICPGUARD_CONF=$IG_WORK/icpguard.conf
 	export ICPGUARD_CONF
-	"$IG_UNBOUND" -d -c "$IG_WORK/unbound.conf" >>"$IG_WORK/unbound.stderr" 2>&1 9>&- &
+	if [ -n "${IG_ASAN_DIR:-}" ]; then
+		# the module was built with AddressSanitizer (tools/check
+		# --asan): preload its runtime into the uninstrumented Unbound
+		# and collect reports, which tools/check reads afterwards
+		mkdir -p "$IG_ASAN_DIR"
+		LD_PRELOAD=$(${CC:-gcc} -print-file-name=libasan.so) \
+		ASAN_OPTIONS="log_path=$IG_ASAN_DIR/unbound:detect_leaks=1" \
+		"$IG_UNBOUND" -d -c "$IG_WORK/unbound.conf" >>"$IG_WORK/unbound.stderr" 2>&1 9>&- &
+	else
+		"$IG_UNBOUND" -d -c "$IG_WORK/unbound.conf" >>"$IG_WORK/unbound.stderr" 2>&1 9>&- &
+	fi
 	IG_UNBOUND_PID=$!
 	ig_track "$IG_UNBOUND_PID"
 }
