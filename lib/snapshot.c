@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 /** an open snapshot */
 struct ig_snapshot {
@@ -69,6 +70,13 @@ ig_snapshot_open(const char* path, struct ig_snapshot** out, char* err,
 		(rc = mdb_env_set_maxdbs(s->env, IG_DB_COUNT)) != 0) {
 		snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
 		goto fail;
+	}
+	/* map only what the file holds: the writer's map size (tens of
+	 * GiB of address space) is not needed to read an immutable file */
+	{
+		struct stat st;
+		if(stat(path, &st) == 0 && st.st_size > 0)
+			(void)mdb_env_set_mapsize(s->env, (size_t)st.st_size);
 	}
 	if((rc = mdb_env_open(s->env, path, MDB_RDONLY | MDB_NOSUBDIR |
 		MDB_NOLOCK | MDB_NOTLS | MDB_NORDAHEAD, 0444)) != 0) {

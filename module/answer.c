@@ -279,6 +279,15 @@ icpguard_policy_msg(struct icpguard_env* ie, struct module_qstate* qstate,
 	return msg;
 }
 
+/** copy a length-prefixed label into a C string */
+static void
+label_copy(char* out, size_t outlen, const uint8_t* lab)
+{
+	size_t n = lab[0] < outlen ? lab[0] : outlen - 1;
+	memcpy(out, lab + 1, n);
+	out[n] = 0;
+}
+
 int
 icpguard_policy_mark(struct reply_info* rep, struct icpguard_mark* mark)
 {
@@ -304,15 +313,17 @@ icpguard_policy_mark(struct reply_info* rep, struct icpguard_mark* mark)
 			continue;
 		/* REASON[.ORDER-ID] before the marker */
 		p = rname;
-		snprintf(mark->reason, sizeof(mark->reason), "%.*s", p[0], p + 1);
+		label_copy(mark->reason, sizeof(mark->reason), p);
 		p += 1 + p[0];
 		mark->id[0] = 0;
 		if(p < rname + rl - MARKER_LEN && p[0])
-			snprintf(mark->id, sizeof(mark->id), "%.*s", p[0], p + 1);
+			label_copy(mark->id, sizeof(mark->id), p);
 		mark->serial = (uint32_t)rd[ml+rl] << 24 |
 			(uint32_t)rd[ml+rl+1] << 16 |
 			(uint32_t)rd[ml+rl+2] << 8 | rd[ml+rl+3];
 		memcpy(mark->match, rd, ml);
+		mark->key = rd;
+		mark->keylen = ml + rl + 4;
 		return 1;
 	}
 	return 0;
@@ -343,4 +354,45 @@ icpguard_policy_ede(struct icpguard_env* ie,
 		snprintf(text, textlen, "icpguard: %s %s snapshot %u",
 			mark->reason, match, mark->serial);
 	}
+}
+
+/** the calling thread's memo array (NULL when it has no views) */
+static struct icpguard_ede_memo*
+memo_of(struct icpguard_env* ie)
+{
+	struct icpguard_view* v = icpguard_thread_views(ie);
+	return v ? v->memo : NULL;
+}
+
+const struct icpguard_ede_memo*
+icpguard_policy_ede_memo(struct icpguard_env* ie,
+	const struct icpguard_mark* mark)
+{
+	static __thread struct icpguard_ede_memo fallback;
+	struct icpguard_ede_memo* memo = memo_of(ie), *m;
+	uint32_t h = 2166136261u;
+	size_t i;
+	if(!memo || mark->keylen > sizeof(memo->key)) {
+		m = &fallback;
+		m->keylen = 0;
+	} else {
+		/* the slot: from the length, the start of the matched name
+		 * and the serial; the full compare below decides */
+		for(i = 0; i < mark->keylen && i < 12; i++) {
+			h ^= mark->key[i];
+			h *= 16777619u;
+		}
+		h ^= (uint32_t)mark->keylen * 2654435761u ^ mark->serial;
+		m = &memo[h % IG_EDE_MEMO];
+		if(m->keylen == mark->keylen &&
+			memcmp(m->key, mark->key, mark->keylen) == 0)
+			return m;
+	}
+	icpguard_policy_ede(ie, mark, &m->code, m->text, sizeof(m->text),
+		m->doc_no, sizeof(m->doc_no));
+	if(m != &fallback) {
+		memcpy(m->key, mark->key, mark->keylen);
+		m->keylen = mark->keylen;
+	}
+	return m;
 }

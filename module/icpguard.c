@@ -354,9 +354,9 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 	struct icpguard_env* ie = (struct icpguard_env*)cb_args;
 	struct icpguard_mark mark;
 	struct icpguard_audit_policy pol;
-	uint16_t code;
-	char text[512], doc_no[160], ident[48];
-	uint8_t buf[2 + sizeof(text)];
+	const struct icpguard_ede_memo* ede;
+	char ident[48];
+	uint8_t buf[2 + sizeof(ede->text)];
 	size_t tl;
 	(void)rcode; (void)start_time; (void)id;
 	if(!ie || !region)
@@ -367,16 +367,15 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 				repinfo, NULL, region);
 		return 1;
 	}
-	icpguard_policy_ede(ie, &mark, &code, text, sizeof(text), doc_no,
-		sizeof(doc_no));
+	ede = icpguard_policy_ede_memo(ie, &mark);
 	if(ie->cfg.order_stats[0] && !strcmp(mark.reason, "order"))
 		icpguard_hits_count(&ie->hits, mark.id);
 	/* the caller collects the callbacks' options in *opt_list_out */
 	if(edns && edns->edns_present && opt_list_out) {
-		tl = strlen(text);
-		buf[0] = (uint8_t)(code >> 8);
-		buf[1] = (uint8_t)code;
-		memcpy(buf + 2, text, tl);
+		tl = strlen(ede->text);
+		buf[0] = (uint8_t)(ede->code >> 8);
+		buf[1] = (uint8_t)ede->code;
+		memcpy(buf + 2, ede->text, tl);
 		edns_opt_list_append(opt_list_out, LDNS_EDNS_EDE, 2 + tl, buf,
 			region);
 	}
@@ -385,7 +384,7 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 		pol.reason = mark.reason;
 		pol.match = mark.match;
 		pol.id = mark.id;
-		pol.doc_no = doc_no;
+		pol.doc_no = ede->doc_no;
 		pol.snapshot = ident;
 		pol.monitor = 0;
 		icpguard_audit_record(ie, qinfo, rep, qstate == NULL, repinfo,

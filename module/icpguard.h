@@ -120,8 +120,27 @@ struct icpguard_env {
 	struct icpguard_hits hits;
 };
 
+/** a remembered EDE for a policy SOA (per thread) */
+struct icpguard_ede_memo {
+	/** the SOA rdata it was made from (MNAME, RNAME, serial) */
+	uint8_t key[IG_NAME_MAX * 2 + 4];
+	/** its length, 0 for an empty slot */
+	size_t keylen;
+	/** EDE code */
+	uint16_t code;
+	/** EDE text */
+	char text[300];
+	/** order document number, "" if none */
+	char doc_no[160];
+};
+
+/** EDE memo slots per thread */
+#define IG_EDE_MEMO 32
+
 /** a worker thread's read views */
 struct icpguard_view {
+	/** recent EDEs: cache hits of one blocked name repeat the same one */
+	struct icpguard_ede_memo memo[IG_EDE_MEMO];
 	/** one view per slot; view[i].snap is NULL when there is none */
 	struct ig_view view[IG_SLOT_COUNT];
 	/** generation the views were opened at */
@@ -155,6 +174,12 @@ void icpguard_watch_stop(struct icpguard_env* ie);
  */
 struct ig_view* icpguard_view(struct icpguard_env* ie, struct ig_view** urgent);
 
+/**
+ * The calling thread's views struct as it is (NULL if the thread has none
+ * yet); for the EDE memo.  Worker threads only.
+ */
+struct icpguard_view* icpguard_thread_views(struct icpguard_env* ie);
+
 /* module/answer.c */
 
 /**
@@ -186,6 +211,10 @@ struct icpguard_mark {
 	uint8_t match[IG_NAME_MAX];
 	/** snapshot serial (low 32 bits) */
 	uint32_t serial;
+	/** the SOA rdata up to the serial: identifies the verdict */
+	const uint8_t* key;
+	/** its length */
+	size_t keylen;
 };
 
 /**
@@ -194,6 +223,14 @@ struct icpguard_mark {
  * @return 1 with mark filled when rep is a policy answer.
  */
 int icpguard_policy_mark(struct reply_info* rep, struct icpguard_mark* mark);
+
+/**
+ * The EDE of a policy answer, remembered per thread: cache hits of a
+ * blocked name repeat the same one.  Worker threads only.
+ * @return the memo slot holding code, text and document number.
+ */
+const struct icpguard_ede_memo* icpguard_policy_ede_memo(
+	struct icpguard_env* ie, const struct icpguard_mark* mark);
 
 /**
  * The EDE of a policy answer: code and text, with the order's document

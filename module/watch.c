@@ -126,6 +126,16 @@ icpguard_snapshot_start(struct icpguard_env* ie)
 	return 1;
 }
 
+/**
+ * The calling thread's views struct, without renewing them (NULL if the
+ * thread has none yet).  For the EDE memo.  Worker threads only.
+ */
+struct icpguard_view*
+icpguard_thread_views(struct icpguard_env* ie)
+{
+	return (tls_instance == ie->instance) ? tls_view : NULL;
+}
+
 struct ig_view*
 icpguard_view(struct icpguard_env* ie, struct ig_view** urgent)
 {
