@@ -136,6 +136,8 @@ blocked www.bad.cn A 15 "$RE_BLACKLIST" "blacklisted subtree"
 passes  www.future.cn A        A '^127\.0\.20\.71$' "order effective 2099-01-01 (not yet active)"
 blocked www.parked.cn A 15 "$RE_REDIRECT" "registrar forwarding endpoint address (127.0.30.0/24)"
 blocked www.fwd-alias.com A 15 "$RE_REDIRECT" "alias to the registrar forwarding host fwd.reg-it.cn"
+blocked www.parkhost.cn A 15 "$RE_REDIRECT" "parking: alias to the registrar parking host park.reg-it.cn (abroad address)"
+blocked www.parkedbad.cn A 15 "$RE_BLACKLIST" "blacklisted domain parked at a registrar endpoint (blacklist wins)"
 passes  fwd.filed.cn A         A '^127\.0\.30\.6$' "filed name at a registrar endpoint address"
 passes  www.hosted.cn A        A '^127\.0\.10\.60$' "filed zone served by an unfiled domestic name server"
 
