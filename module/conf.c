@@ -87,6 +87,13 @@ apply(struct icpguard_cfg* cfg, const char* key, const char* v)
 			"%s", v);
 		return NULL;
 	}
+	if(!strcmp(key, "stats-file")) {
+		if(*v && *v != '/') return "want an absolute path";
+		if(strlen(v) >= sizeof(cfg->stats_file) - 2)
+			return "path too long";
+		snprintf(cfg->stats_file, sizeof(cfg->stats_file), "%s", v);
+		return NULL;
+	}
 	if(!strcmp(key, "order-stats")) {
 		if(*v && *v != '/') return "want an absolute path";
 		if(strlen(v) >= sizeof(cfg->order_stats) - 2)

@@ -35,6 +35,8 @@ struct icpguard_cfg {
 	char orders_snapshot[1024];
 	/** per-order hit counts written here ("" off) */
 	char order_stats[1024];
+	/** module counters written here, Prometheus text ("" off) */
+	char stats_file[1024];
 	/** scope of the filing rule */
 	enum ig_scope scope;
 	/** which chain names need a filing */

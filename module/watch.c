@@ -290,6 +290,51 @@ try_swap(struct icpguard_env* ie, int i, const struct file_id* id,
 	ig_view_end(&view);
 }
 
+/** write the counters as Prometheus text (temp file + rename) */
+static void
+stats_dump(struct icpguard_env* ie)
+{
+	char tmp[1100];
+	FILE* out;
+	int r, i;
+	snprintf(tmp, sizeof(tmp), "%s~", ie->cfg.stats_file);
+	if(!(out = fopen(tmp, "w"))) return;
+	fprintf(out, "# HELP icpguard_verdicts_total Verdicts taken by reason "
+		"(cache hits are not verdicts).\n"
+		"# TYPE icpguard_verdicts_total counter\n");
+	for(r = 0; r < IG_REASON_COUNT; r++)
+		fprintf(out, "icpguard_verdicts_total{reason=\"%s\"} %lu\n",
+			ig_reason_name((enum ig_reason)r),
+			atomic_load(&ie->stats.verdicts[r]));
+	fprintf(out, "# TYPE icpguard_snapshot_serial gauge\n");
+	pthread_mutex_lock(&ie->lock);
+	for(i = 0; i < IG_SLOT_COUNT; i++) {
+		const struct ig_snapshot_info* si = ie->slot[i].current ?
+			ig_snapshot_info(ie->slot[i].current) : NULL;
+		if(!si) continue;
+		fprintf(out, "icpguard_snapshot_serial{slot=\"%s\"} %llu\n"
+			"icpguard_snapshot_created_seconds{slot=\"%s\"} %lld\n",
+			i ? "orders" : "main", (unsigned long long)si->serial,
+			i ? "orders" : "main", (long long)si->created);
+	}
+	pthread_mutex_unlock(&ie->lock);
+	fprintf(out, "# TYPE icpguard_snapshot_swaps_total counter\n"
+		"icpguard_snapshot_swaps_total %lu\n"
+		"# TYPE icpguard_snapshot_refused_total counter\n"
+		"icpguard_snapshot_refused_total %lu\n"
+		"# TYPE icpguard_cache_expired_total counter\n"
+		"icpguard_cache_expired_total %lu\n"
+		"# TYPE icpguard_audit_sent_total counter\n"
+		"icpguard_audit_sent_total %lu\n"
+		"# TYPE icpguard_audit_dropped_total counter\n"
+		"icpguard_audit_dropped_total %lu\n",
+		atomic_load(&ie->stats.swaps), atomic_load(&ie->stats.refused),
+		atomic_load(&ie->stats.expired), atomic_load(&ie->audit.sent),
+		atomic_load(&ie->audit.dropped));
+	if(fclose(out) != 0 || rename(tmp, ie->cfg.stats_file) != 0)
+		unlink(tmp);
+}
+
 /** the watch thread */
 static void*
 watch_main(void* arg)
@@ -307,10 +352,13 @@ watch_main(void* arg)
 	while(nap(ie, ie->cfg.poll_ms)) {
 		/* order hit counts, about once a second */
 		ticks += ie->cfg.poll_ms;
-		if(ie->cfg.order_stats[0] && ticks >= 1000) {
+		if(ticks >= 1000) {
 			ticks = 0;
-			(void)icpguard_hits_dump(&ie->hits,
-				ie->cfg.order_stats, host);
+			if(ie->cfg.order_stats[0])
+				(void)icpguard_hits_dump(&ie->hits,
+					ie->cfg.order_stats, host);
+			if(ie->cfg.stats_file[0])
+				stats_dump(ie);
 		}
 		for(i = 0; i < IG_SLOT_COUNT; i++) {
 			struct file_id id;

@@ -37,9 +37,10 @@ ig_cmd_checkconf(int argc, char** argv)
 		fprintf(stderr, "%s\n", err);
 		return 1;
 	}
-	printf("# %s: good\nsnapshot: %s\norders-snapshot: %s\nscope: %s\n"
+	printf("# %s: good\nsnapshot: %s\norders-snapshot: %s\n"
+		"order-stats: %s\nstats-file: %s\nscope: %s\n"
 		"chain-check: %s\nmode: %s\n", path, cfg.snapshot,
-		cfg.orders_snapshot,
+		cfg.orders_snapshot, cfg.order_stats, cfg.stats_file,
 		cfg.scope == IG_SCOPE_ALL ? "all" : "domestic",
 		cfg.chain == IG_CHAIN_QNAME ? "qname" : "all",
 		cfg.monitor ? "monitor" : "enforce");
