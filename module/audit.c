@@ -33,6 +33,7 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <pthread.h>
 
 /** dnstap content type */
 static const char content_type[] = "protobuf:dnstap.Dnstap";
@@ -84,6 +85,15 @@ icpguard_audit_start(struct icpguard_env* ie)
 		return 0;
 	}
 	ie->audit.ioq = fstrm_iothr_get_input_queue_idx(ie->audit.iothr, 0);
+	ie->audit.capacity = c->audit_queue;
+	atomic_store(&ie->audit.inflight, 0);
+	if(c->audit_identity[0])
+		snprintf(ie->audit.identity, sizeof(ie->audit.identity), "%s",
+			c->audit_identity);
+	else if(gethostname(ie->audit.identity, sizeof(ie->audit.identity)) != 0)
+		snprintf(ie->audit.identity, sizeof(ie->audit.identity),
+			"icpguard");
+	ie->audit.identity[sizeof(ie->audit.identity) - 1] = 0;
 	if(c->audit_socket[0])
 		log_info("icpguard: dnstap audit to %s", c->audit_socket);
 	else log_info("icpguard: dnstap audit to %s port %d",
@@ -91,13 +101,41 @@ icpguard_audit_start(struct icpguard_env* ie)
 	return 1;
 }
 
+/** destroy the I/O thread (joins it; libfstrm waits for the collector) */
+static void*
+audit_destroy_thread(void* arg)
+{
+	struct fstrm_iothr* t = (struct fstrm_iothr*)arg;
+	fstrm_iothr_destroy(&t);
+	return NULL;
+}
+
 void
 icpguard_audit_stop(struct icpguard_env* ie)
 {
+	pthread_t th;
+	struct timespec until;
 	if(!ie->audit.iothr) return;
-	fstrm_iothr_destroy(&ie->audit.iothr);
+	/* fstrm_iothr_destroy flushes, sends STOP and waits for the
+	 * collector's FINISH without a timeout: a stalled collector would
+	 * hold Unbound's stop forever.  Wait 2 s, then leave it behind. */
+	if(pthread_create(&th, NULL, audit_destroy_thread, ie->audit.iothr)
+		!= 0) {
+		fstrm_iothr_destroy(&ie->audit.iothr);
+	} else {
+		clock_gettime(CLOCK_REALTIME, &until);
+		until.tv_sec += 2;
+		if(pthread_timedjoin_np(th, NULL, &until) != 0) {
+			pthread_detach(th);
+			log_warn("icpguard: dnstap collector stalled: stop did "
+				"not wait for it; %ld queued records abandoned",
+				(long)atomic_load(&ie->audit.inflight));
+		}
+		ie->audit.iothr = NULL;
+	}
 	ie->audit.ioq = NULL;
-	log_info("icpguard: dnstap audit: %lu records sent, %lu dropped",
+	log_info("icpguard: dnstap audit: %lu records sent, %lu dropped "
+		"(sent: handed to the I/O thread; dropped: queue full)",
 		atomic_load(&ie->audit.sent), atomic_load(&ie->audit.dropped));
 }
 
@@ -121,19 +159,80 @@ encode_msg(struct query_info* qinfo, struct reply_info* rep, int cached,
 	struct regional* region, size_t* len)
 {
 	sldns_buffer buf;
-	size_t cap = 65535;
-	uint8_t* mem = regional_alloc(region, cap);
-	if(!mem) return NULL;
-	sldns_buffer_init_frm_data(&buf, mem, cap);
-	if(rep) {
-		if(!reply_info_encode(qinfo, rep, 0, rep->flags, &buf,
-			cached ? time(NULL) : 0, region, 65535, 0, 0))
-			return NULL;
-	} else {
-		qinfo_query_encode(&buf, qinfo);
+	/* most answers fit in 4 KiB; a 64 KiB region allocation per record
+	 * is a malloc and a free each */
+	size_t cap = rep ? 4096 : qinfo->qname_len + 16;
+	uint8_t* mem;
+	while(1) {
+		if(!(mem = regional_alloc(region, cap))) return NULL;
+		sldns_buffer_init_frm_data(&buf, mem, cap);
+		if(!rep) {
+			qinfo_query_encode(&buf, qinfo);
+			break;
+		}
+		if(reply_info_encode(qinfo, rep, 0, rep->flags, &buf,
+			cached ? time(NULL) : 0, region, 65535, 0, 0) &&
+			!(sldns_buffer_limit(&buf) >= LDNS_HEADER_SIZE &&
+			LDNS_TC_WIRE(mem)))
+			break;
+		if(cap == 65535) return NULL;
+		cap = 65535;
 	}
 	*len = sldns_buffer_limit(&buf);
 	return mem;
+}
+
+/** append s as JSON string contents (no quotes) to buf at *pos */
+static void
+json_esc(char* buf, size_t cap, size_t* pos, const char* s)
+{
+	for(; *s && *pos + 7 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if(c == '"' || c == '\\') {
+			buf[(*pos)++] = '\\';
+			buf[(*pos)++] = (char)c;
+		} else if(c < 0x20) {
+			*pos += (size_t)snprintf(buf + *pos, cap - *pos,
+				"\\u%04x", c);
+		} else buf[(*pos)++] = (char)c;
+	}
+	buf[*pos] = 0;
+}
+
+/** the extra summary {"snapshot","reason","id","doc_no","mode"} */
+static size_t
+extra_json(char* buf, size_t cap, const struct icpguard_audit_policy* pol)
+{
+	size_t n = 0;
+	const char* keys[] = { "snapshot", "reason", "id", "doc_no", "mode" };
+	const char* vals[5];
+	int i;
+	vals[0] = pol->snapshot ? pol->snapshot : "";
+	vals[1] = pol->reason;
+	vals[2] = pol->id;
+	vals[3] = pol->doc_no;
+	vals[4] = pol->monitor ? "monitor" : "enforce";
+	buf[n++] = '{';
+	for(i = 0; i < 5; i++) {
+		n += (size_t)snprintf(buf + n, cap - n, "%s\"%s\":\"",
+			i ? "," : "", keys[i]);
+		if(n >= cap) return 0;
+		json_esc(buf, cap, &n, vals[i]);
+		if(n + 3 >= cap) return 0;
+		buf[n++] = '"';
+	}
+	buf[n++] = '}';
+	buf[n] = 0;
+	return n;
+}
+
+/** libfstrm's free callback: the I/O thread is done with a record */
+static void
+audit_free(void* buf, void* arg)
+{
+	struct icpguard_audit* a = (struct icpguard_audit*)arg;
+	free(buf);
+	atomic_fetch_sub(&a->inflight, 1);
 }
 
 /** the policy action the response shows */
@@ -157,19 +256,26 @@ icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
 	Dnstap__Dnstap d = DNSTAP__DNSTAP__INIT;
 	Dnstap__Message m = DNSTAP__MESSAGE__INIT;
 	Dnstap__Policy p = DNSTAP__POLICY__INIT;
-	char host[128], rule[512], *extra = NULL;
+	char rule[512], extra[1024];
+	size_t xl;
 	static const char version[] = "icpguard " ICPGUARD_VERSION;
 	struct timespec now;
 	uint8_t* buf, *qwire, *rwire;
 	size_t len, ql = 0, rl = 0;
 	if(!ie->audit.iothr) return;
+	/* the queue is full (collector slow, stalled or absent): drop before
+	 * spending anything on the encoding */
+	if(atomic_load_explicit(&ie->audit.inflight, memory_order_relaxed) >=
+		ie->audit.capacity) {
+		unsigned long n = atomic_fetch_add(&ie->audit.dropped, 1) + 1;
+		if(n == 1 || n % 10000 == 0)
+			log_warn("icpguard: dnstap collector not keeping up: %lu "
+				"audit records dropped so far", n);
+		return;
+	}
 	clock_gettime(CLOCK_REALTIME, &now);
-	if(ie->cfg.audit_identity[0])
-		snprintf(host, sizeof(host), "%s", ie->cfg.audit_identity);
-	else if(gethostname(host, sizeof(host)) != 0)
-		snprintf(host, sizeof(host), "icpguard");
-	d.identity.data = (uint8_t*)host;
-	d.identity.len = strlen(host);
+	d.identity.data = (uint8_t*)ie->audit.identity;
+	d.identity.len = strlen(ie->audit.identity);
 	d.has_identity = 1;
 	d.version.data = (uint8_t*)version;
 	d.version.len = sizeof(version) - 1;
@@ -201,21 +307,22 @@ icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
 			m.has_socket_protocol = 1;
 		}
 	}
-	if((qwire = encode_msg(qinfo, NULL, 0, region, &ql)) != NULL) {
-		m.query_message.data = qwire;
-		m.query_message.len = ql;
-		m.has_query_message = 1;
-	}
+	/* the response carries the question; the query message is written
+	 * only when there is no response (monitor verdicts before
+	 * resolution) */
 	if(rep && (rwire = encode_msg(qinfo, rep, cached, region, &rl))) {
 		m.response_message.data = rwire;
 		m.response_message.len = rl;
 		m.has_response_message = 1;
+	} else if((qwire = encode_msg(qinfo, NULL, 0, region, &ql)) != NULL) {
+		m.query_message.data = qwire;
+		m.query_message.len = ql;
+		m.has_query_message = 1;
 	}
 	m.response_time_sec = (uint64_t)now.tv_sec;
 	m.response_time_nsec = (uint32_t)now.tv_nsec;
 	m.has_response_time_sec = m.has_response_time_nsec = 1;
 	if(pol && pol->reason) {
-		json_t* x;
 		snprintf(rule, sizeof(rule), "%s%s%s%s%s", pol->reason,
 			pol->id[0] ? " " : "", pol->id,
 			pol->doc_no[0] ? " " : "", pol->doc_no);
@@ -233,32 +340,24 @@ icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
 			p.has_value = 1;
 		}
 		m.policy = &p;
-		x = json_pack("{s:s,s:s,s:s,s:s,s:s}", "snapshot",
-			pol->snapshot ? pol->snapshot : "", "reason", pol->reason,
-			"id", pol->id, "doc_no", pol->doc_no, "mode",
-			pol->monitor ? "monitor" : "enforce");
-		if(x) {
-			extra = json_dumps(x, JSON_COMPACT);
-			json_decref(x);
-		}
-		if(extra) {
+		if((xl = extra_json(extra, sizeof(extra), pol)) > 0) {
 			d.extra.data = (uint8_t*)extra;
-			d.extra.len = strlen(extra);
+			d.extra.len = xl;
 			d.has_extra = 1;
 		}
 	}
 	len = dnstap__dnstap__get_packed_size(&d);
 	buf = malloc(len);
 	if(!buf) {
-		free(extra);
 		atomic_fetch_add(&ie->audit.dropped, 1);
 		return;
 	}
 	dnstap__dnstap__pack(&d, buf);
-	free(extra);
+	atomic_fetch_add(&ie->audit.inflight, 1);
 	if(fstrm_iothr_submit(ie->audit.iothr, ie->audit.ioq, buf, len,
-		fstrm_free_wrapper, NULL) != fstrm_res_success) {
+		audit_free, &ie->audit) != fstrm_res_success) {
 		unsigned long n = atomic_fetch_add(&ie->audit.dropped, 1) + 1;
+		atomic_fetch_sub(&ie->audit.inflight, 1);
 		free(buf);
 		/* a log line at the first drop and every 10000th after */
 		if(n == 1 || n % 10000 == 0)

@@ -36,6 +36,12 @@ struct icpguard_audit {
 	atomic_ulong dropped;
 	/** drops already reported in the log */
 	atomic_ulong reported;
+	/** records handed to the I/O thread and not yet freed by it */
+	atomic_long inflight;
+	/** the queue capacity: beyond it a record is dropped unencoded */
+	long capacity;
+	/** the dnstap identity, fixed at start */
+	char identity[256];
 };
 
 /** what a record says about the policy */

@@ -380,7 +380,17 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 			region);
 	}
 	if(ie->audit.iothr) {
-		snprintf(ident, sizeof(ident), "%u", mark.serial);
+		/* name the snapshot in full when it is one in force */
+		struct ig_view* u = NULL, *v = icpguard_view(ie, &u);
+		if(u && (uint32_t)ig_snapshot_info(u->snap)->serial ==
+			mark.serial)
+			snprintf(ident, sizeof(ident), "%s",
+				ig_snapshot_info(u->snap)->ident);
+		else if(v && (uint32_t)ig_snapshot_info(v->snap)->serial ==
+			mark.serial)
+			snprintf(ident, sizeof(ident), "%s",
+				ig_snapshot_info(v->snap)->ident);
+		else snprintf(ident, sizeof(ident), "%u", mark.serial);
 		pol.reason = mark.reason;
 		pol.match = mark.match;
 		pol.id = mark.id;
