@@ -2,24 +2,35 @@
  * bench/bench_verdict.c - what a verdict costs next to a raw LMDB lookup.
  *
  * \file
- * A benchmark, not a test.  It
+ * A benchmark, not a test (make check does not run it; docs/benchmarks.md
+ * has the figures and how to read them).  It
  *  1. builds a synthetic snapshot of N filings (default 10 million) with the
- *     writer API in sorted order (MDB_APPEND), plus a few thousand domestic
- *     ranges and a handful of orders, blacklist entries, exemptions and
- *     redirect endpoints, and prints the build time and file size;
- *  2. times ig_snapshot_open;
+ *     writer API in sorted order (MDB_APPEND), plus 4,000 domestic IPv4 and
+ *     64 IPv6 ranges, a few redirect ranges, filable TLDs and a handful of
+ *     orders, blacklist entries, exemptions and redirect endpoints, and
+ *     prints the build time and file size;
+ *  2. times ig_snapshot_open (it should not depend on the size);
  *  3. times, on one thread and one read view, random queries of each kind:
- *     a raw point lookup (mdb_get on the name database, and ig_view_name),
- *     and the full ig_decide for a filed hit, an unfiled miss answered
- *     abroad, a deep subdomain of a filed name and a query before
- *     resolution; calls are timed in batches (default 100 calls between
- *     two clock_gettime) and the table gives the median and p99 of the
- *     per-call cost, plus a per-call p99 from single-call timing with the
- *     timer's own cost subtracted.
+ *     a raw point lookup (mdb_get on the name database, and ig_view_name);
+ *     the full ig_decide for a filed hit answered with a domestic address,
+ *     an unfiled miss answered abroad (the miss path consults libpsl), a
+ *     deep subdomain of a filed name, before resolution (answered=0), a hot
+ *     set of 1,000 names, and with an order snapshot beside (opts.urgent);
+ *  4. breaks the verdict down: the name walk alone done the way lib does it
+ *     and three cheaper ways (all checked to give the same flags), the
+ *     libpsl check, and the range lookups, in LMDB and in an in-memory
+ *     array; and estimates what the verdict would cost with those changes.
+ * Calls are timed in batches (default 100 calls between two clock_gettime):
+ * the "median" and "p99" columns are over batches of the mean cost of a
+ * call.  Each query is timed alone as well, the timer's own cost
+ * subtracted ("1-call" columns).  Kinds are interleaved in rounds so that
+ * a drift of the machine hits them all alike.
  *
  * Names are generated from an index i: name(i) is "<word><i>.<suffix>" with
- * the suffix chosen by i % 8 among cn, com.cn, com, net, org.cn, top, so
- * name(i) is filed for i < N and name(i) for i >= N is a certain miss.
+ * the word picked by a hash of i and the suffix by i % 8 among cn, com.cn,
+ * com, net, org.cn, top; name(i) is filed for i < N.  An unfiled name is
+ * name(i) with another word: certainly not filed, and its key falls at a
+ * random place among the filed keys, as a real unfiled name's does.
  *
  * Usage: bench-verdict [--filings N] [--out PATH] [--keep] [--queries N]
  *                      [--batch B] [--rounds R] [--seed S] [--no-mlock]

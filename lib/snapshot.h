@@ -373,6 +373,24 @@ int ig_writer_changed(struct ig_writer* w, const uint8_t* wire, int subtree);
  */
 int ig_writer_diff(struct ig_writer* w, struct ig_snapshot* prev);
 
+/**
+ * Give the mapped pages of an LMDB environment back to the kernel: every
+ * mapping of its file (found in /proc/self/maps) is advised
+ * MADV_DONTNEED.  Only for maps without MDB_WRITEMAP (read-only, shared,
+ * clean): touching a page again reads it back from the page cache.
+ * Processes that read a whole large database once (publishers, diffs)
+ * call it now and then to keep their resident size near their working
+ * set.  Best effort, thread-safe.
+ */
+void ig_env_release(MDB_env* env);
+
+/**
+ * Give the writer's mapped pages back to the kernel (they are clean file
+ * pages; touching them again reads them back).  Bulk loads of millions of
+ * records call it now and then to keep their resident size down.
+ */
+void ig_writer_release(struct ig_writer* w);
+
 /** IG_NAME_* flags already written at a wire name (0 if none). */
 unsigned ig_writer_name_flags(struct ig_writer* w, const uint8_t* wire);
 

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -492,6 +493,43 @@ ranges_check(struct ig_writer* w)
 	return 1;
 }
 
+void
+ig_env_release(MDB_env* env)
+{
+	const char* path = NULL;
+	FILE* maps;
+	char line[4096];
+	if(mdb_env_get_path(env, &path) != 0 || !path || !*path ||
+		!(maps = fopen("/proc/self/maps", "r")))
+		return;
+	while(fgets(line, sizeof(line), maps)) {
+		unsigned long lo, hi;
+		char* name = strchr(line, '/');
+		size_t nl;
+		if(!name || sscanf(line, "%lx-%lx", &lo, &hi) != 2) continue;
+		nl = strcspn(name, "\n");
+		if(nl == strlen(path) && strncmp(name, path, nl) == 0)
+			madvise((void*)lo, hi - lo, MADV_DONTNEED);
+	}
+	fclose(maps);
+}
+
+/** release the maps of an environment (see ig_env_release) */
+static void
+release_map(MDB_env* env)
+{
+	ig_env_release(env);
+}
+
+void
+ig_writer_release(struct ig_writer* w)
+{
+	release_map(w->env);
+}
+
+/** release the maps every this many records read */
+#define RELEASE_EVERY 1000000
+
 /** SHA-256 over every record of every database but meta, in key order */
 static int
 content_hash(struct ig_writer* w, char* hex)
@@ -499,6 +537,7 @@ content_hash(struct ig_writer* w, char* hex)
 	EVP_MD_CTX* md = EVP_MD_CTX_new();
 	unsigned char dig[32];
 	unsigned int dl = 0;
+	uint64_t n = 0;
 	int i, rc;
 	if(!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
 		EVP_MD_CTX_free(md);
@@ -522,6 +561,7 @@ content_hash(struct ig_writer* w, char* hex)
 			EVP_DigestUpdate(md, k.mv_data, k.mv_size);
 			EVP_DigestUpdate(md, &vl, 4);
 			EVP_DigestUpdate(md, v.mv_data, v.mv_size);
+			if(++n % RELEASE_EVERY == 0) release_map(w->env);
 			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 		}
 		mdb_cursor_close(c);
@@ -674,6 +714,7 @@ diff_db(struct ig_writer* w, MDB_txn* ptxn, MDB_dbi pdbi, enum ig_db db,
 {
 	MDB_cursor *a = NULL, *b = NULL;
 	MDB_val ka, va, kb, vb;
+	uint64_t n = 0;
 	int ra, rb, ok = 1;
 	if(mdb_cursor_open(w->txn, w->dbi[db], &a) != 0 ||
 		mdb_cursor_open(ptxn, pdbi, &b) != 0) {
@@ -685,6 +726,10 @@ diff_db(struct ig_writer* w, MDB_txn* ptxn, MDB_dbi pdbi, enum ig_db db,
 	rb = mdb_cursor_get(b, &kb, &vb, MDB_FIRST);
 	while(ok && (ra == 0 || rb == 0)) {
 		int c;
+		if(++n % RELEASE_EVERY == 0) {
+			release_map(w->env);
+			release_map(mdb_txn_env(ptxn));
+		}
 		if(ra != 0) c = 1;
 		else if(rb != 0) c = -1;
 		else {

@@ -11,7 +11,9 @@
 #include "config.h"
 #include "tools/icpguard.h"
 #include "tools/source.h"
+#include "tools/feed_rows.h"
 #include "lib/snapshot.h"
+#include "lib/validate.h"
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdlib.h>
@@ -24,30 +26,16 @@
 struct build {
 	/** the writer */
 	struct ig_writer* w;
-	/** quarantine report, or NULL */
-	FILE* quarantine;
-	/** rows loaded and rejected */
-	long loaded, rejected;
-	/** filable TLDs (wire) */
-	uint8_t (*tlds)[IG_NAME_MAX];
-	/** count */
-	int ntld;
+	/** refused rows: stderr, quarantine report, count */
+	struct ig_row_report rep;
+	/** rows loaded */
+	long loaded;
+	/** filable TLDs */
+	struct ig_tldset tlds;
 	/** collected ranges before merging */
-	struct pending_range* ranges;
-	/** count and capacity */
-	size_t nrange, caprange;
+	struct ig_rangeset ranges;
 	/** be quiet */
 	int quiet;
-};
-
-/** a range waiting to be merged */
-struct pending_range {
-	/** kind */
-	enum ig_range_kind kind;
-	/** the range */
-	struct ig_range r;
-	/** owner (malloced) */
-	char* owner;
 };
 
 /** report one bad row */
@@ -55,23 +43,17 @@ static void
 reject(struct build* b, struct ig_source* s, const char* field,
 	const char* fmt, ...)
 {
-	char msg[512];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	ig_row_vreject(&b->rep, s->path, s->line, field, fmt, ap);
 	va_end(ap);
-	fprintf(stderr, "%s:%ld: %s%s%s\n", s->path, s->line,
-		field ? field : "", field ? ": " : "", msg);
-	if(b->quarantine) {
-		json_t* q = json_pack("{s:s,s:I,s:s?,s:s}", "file", s->path,
-			"line", (json_int_t)s->line, "field", field,
-			"reason", msg);
-		char* t = json_dumps(q, JSON_COMPACT);
-		fprintf(b->quarantine, "%s\n", t);
-		free(t);
-		json_decref(q);
-	}
-	b->rejected++;
+}
+
+/** report a refusal from lib/validate */
+static void
+reject_r(struct build* b, struct ig_source* s, const struct ig_reject* r)
+{
+	reject(b, s, r->field, "%s", r->msg);
 }
 
 /** a required name field, normalised; reports and returns 0 when bad */
@@ -79,15 +61,9 @@ static int
 name_field(struct build* b, struct ig_source* s, json_t* row,
 	const char* key, uint8_t* wire)
 {
-	const char* v = ig_field_str(row, key);
-	const char* err;
-	size_t wl;
-	if(!v) {
-		reject(b, s, key, "missing");
-		return 0;
-	}
-	if(!ig_name_from_text(v, wire, &wl, &err)) {
-		reject(b, s, key, "'%s': %s", v, err);
+	struct ig_reject r;
+	if(!ig_valid_name(key, ig_field_str(row, key), wire, &r)) {
+		reject_r(b, s, &r);
 		return 0;
 	}
 	return 1;
@@ -98,8 +74,9 @@ static const char*
 str_field(struct build* b, struct ig_source* s, json_t* row, const char* key)
 {
 	const char* v = ig_field_str(row, key);
-	if(!v || !*v) {
-		reject(b, s, key, "missing");
+	struct ig_reject r;
+	if(!ig_valid_str(key, v, &r)) {
+		reject_r(b, s, &r);
 		return NULL;
 	}
 	return v;
@@ -110,9 +87,7 @@ static int
 bool_field(struct build* b, struct ig_source* s, json_t* row,
 	const char* key, int dflt)
 {
-	int v = ig_field_bool(row, key, dflt);
-	if(v < 0) reject(b, s, key, "not a boolean");
-	return v;
+	return ig_row_bool(&b->rep, s, row, key, dflt);
 }
 
 /** a time field; returns 0 on error (reported) */
@@ -120,12 +95,7 @@ static int
 time_field(struct build* b, struct ig_source* s, json_t* row,
 	const char* key, int64_t dflt, int64_t* out)
 {
-	if(ig_field_time(row, key, dflt, out) != 1) {
-		reject(b, s, key, "bad time (want unix seconds or "
-			"YYYY-MM-DD[THH:MM[:SS]][Z|+HH:MM])");
-		return 0;
-	}
-	return 1;
+	return ig_row_time(&b->rep, s, row, key, dflt, out);
 }
 
 /** find the file DIR/BASE.{jsonl,json,csv,txt}; NULL if none */
@@ -183,136 +153,36 @@ static void
 row_tld(struct build* b, struct ig_source* s, json_t* row)
 {
 	uint8_t wire[IG_NAME_MAX];
-	if(!name_field(b, s, row, "tld", wire)) return;
-	if(wire[0] == 0 || wire[1 + wire[0]] != 0) {
-		reject(b, s, "tld", "not a single label");
+	struct ig_reject r;
+	if(!ig_valid_tld(ig_field_str(row, "tld"), wire, &r)) {
+		reject_r(b, s, &r);
 		return;
 	}
 	if(!ig_writer_tld(b->w, wire)) {
 		reject(b, s, "tld", "%s", ig_writer_error(b->w));
 		return;
 	}
-	b->tlds = realloc(b->tlds, sizeof(*b->tlds) * (size_t)(b->ntld + 1));
-	memcpy(b->tlds[b->ntld++], wire, ig_name_wire_len(wire));
+	ig_tldset_add(&b->tlds, wire);
 	b->loaded++;
-}
-
-/** is the TLD of wire on the list (always yes when there is no list) */
-static int
-tld_filable(struct build* b, const uint8_t* wire)
-{
-	const uint8_t* p = wire;
-	int i;
-	if(b->ntld == 0) return 1;
-	while(p[0] && p[1 + p[0]]) p += 1 + p[0];
-	for(i = 0; i < b->ntld; i++)
-		if(memcmp(b->tlds[i], p, ig_name_wire_len(p)) == 0) return 1;
-	return 0;
-}
-
-/** check a filing number: province, ICP备/ICP证, digits, 号, -N */
-static int
-filing_number_ok(const char* n)
-{
-	static const char* const prov[] = { "京","津","冀","晋","蒙","辽",
-		"吉","黑","沪","苏","浙","皖","闽","赣","鲁","豫","鄂","湘",
-		"粤","桂","琼","渝","蜀","川","黔","贵","滇","云","藏","陕",
-		"陇","甘","青","宁","新", NULL };
-	int i, digits = 0;
-	const char* p = NULL;
-	for(i = 0; prov[i]; i++)
-		if(strncmp(n, prov[i], strlen(prov[i])) == 0) {
-			p = n + strlen(prov[i]);
-			break;
-		}
-	if(!p) return 0;
-	if(strncmp(p, "ICP备", strlen("ICP备")) != 0 &&
-		strncmp(p, "ICP证", strlen("ICP证")) != 0) return 0;
-	p += strlen("ICP备");
-	while(*p >= '0' && *p <= '9') { p++; digits++; }
-	if(digits < 6 || digits > 12) return 0;
-	if(strncmp(p, "号", strlen("号")) != 0) return 0;
-	p += strlen("号");
-	if(*p == 0) return 1;
-	if(*p != '-') return 0;
-	p++;
-	if(!(*p >= '0' && *p <= '9')) return 0;
-	while(*p >= '0' && *p <= '9') p++;
-	if(*p == 'A') p++;
-	return *p == 0;
-}
-
-/** map a status word */
-static int
-parse_enum(const char* s, const char* const* words, const int* vals)
-{
-	int i;
-	for(i = 0; words[i]; i++)
-		if(strcasecmp(s, words[i]) == 0) return vals[i];
-	return -1;
 }
 
 static void
 row_filing(struct build* b, struct ig_source* s, json_t* row)
 {
-	static const char* const st_w[] = { "active", "cancelled", "canceled",
-		"revoked", "已备案", "已注销", "已撤销", NULL };
-	static const int st_v[] = { 1, 2, 2, 3, 1, 2, 3 };
-	static const char* const ty_w[] = { "enterprise", "individual",
-		"government", "institution", "other", "企业", "个人",
-		"政府机关", "事业单位", "其他", NULL };
-	static const int ty_v[] = { 1, 2, 3, 4, 5, 1, 2, 3, 4, 5 };
 	uint8_t wire[IG_NAME_MAX];
 	char text[1024];
 	struct ig_filing f;
-	const char* v, *reg;
-	int st = 1, ty = 5;
-	size_t tl;
-	if(!name_field(b, s, row, "domain", wire)) return;
-	ig_name_wire_to_text(wire, text, sizeof(text));
-	tl = strlen(text);
-	if(tl > 1) text[tl-1] = 0;
-	reg = ig_name_registrable(text);
-	if(!reg || strcmp(reg, text) != 0) {
-		if(reg) reject(b, s, "domain", "'%s' is not a registrable "
-			"domain (file its registrable domain %s)", text, reg);
-		else reject(b, s, "domain", "'%s' is a public suffix, not a "
-			"registrable domain", text);
+	struct ig_filing_fields in;
+	struct ig_reject r;
+	ig_row_filing_fields(row, &in);
+	if(!ig_valid_filing(&in, &b->tlds, wire, text, &f, &r)) {
+		reject_r(b, s, &r);
 		return;
 	}
-	if(!tld_filable(b, wire)) {
-		reject(b, s, "domain", "'%s': TLD not on the filable list",
-			text);
-		return;
-	}
-	memset(&f, 0, sizeof(f));
-	if(!(f.number = str_field(b, s, row, "number"))) return;
-	if(!filing_number_ok(f.number)) {
-		reject(b, s, "number", "'%s' is not a filing number "
-			"(like 京ICP备16020626号-8)", f.number);
-		return;
-	}
-	if((v = ig_field_str(row, "status")) && (st = parse_enum(v, st_w,
-		st_v)) < 0) {
-		reject(b, s, "status", "'%s' (want active, cancelled or "
-			"revoked)", v);
-		return;
-	}
-	if((v = ig_field_str(row, "subject_type")) && (ty = parse_enum(v,
-		ty_w, ty_v)) < 0) {
-		reject(b, s, "subject_type", "'%s' (want enterprise, "
-			"individual, government, institution or other)", v);
-		return;
-	}
-	f.status = (enum ig_filing_status)st;
-	f.subject_type = (enum ig_subject_type)ty;
-	f.subject = ig_field_str(row, "subject");
-	f.province = ig_field_str(row, "province");
-	f.provider = ig_field_str(row, "provider");
 	if(!time_field(b, s, row, "approved", 0, &f.approved)) return;
 	if(ig_writer_name_flags(b->w, wire) & IG_NAME_FILING) {
-		reject(b, s, "domain", "'%s' filed twice (first row kept)",
-			text);
+		ig_reject_filed_twice(&r, text);
+		reject_r(b, s, &r);
 		return;
 	}
 	if(!ig_writer_filing(b->w, wire, &f)) {
@@ -328,9 +198,9 @@ row_blacklist(struct build* b, struct ig_source* s, json_t* row)
 	uint8_t wire[IG_NAME_MAX];
 	struct ig_blacklist e;
 	int sub;
-	if(!name_field(b, s, row, "name", wire)) return;
-	if(wire[0] == 0) {
-		reject(b, s, "name", "the root cannot be blacklisted");
+	struct ig_reject r;
+	if(!ig_valid_blacklist_name(ig_field_str(row, "name"), wire, &r)) {
+		reject_r(b, s, &r);
 		return;
 	}
 	if((sub = bool_field(b, s, row, "subtree", 1)) < 0) return;
@@ -362,26 +232,11 @@ row_exempt(struct build* b, struct ig_source* s, json_t* row)
 	b->loaded++;
 }
 
-/** an order id is one DNS label: it travels in the policy SOA */
-static int
-order_id_ok(const char* id)
-{
-	size_t n = strlen(id), i;
-	if(n == 0 || n > 63) return 0;
-	for(i = 0; i < n; i++) {
-		char c = id[i];
-		if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			(c >= '0' && c <= '9') || c == '-'))
-			return 0;
-	}
-	return id[0] != '-' && id[n-1] != '-';
-}
-
 static void
 row_order(struct build* b, struct ig_source* s, json_t* row)
 {
 	struct ig_order o;
-	json_t* tg = json_object_get(row, "targets");
+	json_t* tg;
 	const char* names[256];
 	char norm[256][1024];
 	int sub[256];
@@ -390,7 +245,7 @@ row_order(struct build* b, struct ig_source* s, json_t* row)
 	size_t i;
 	memset(&o, 0, sizeof(o));
 	if(!(o.id = str_field(b, s, row, "id"))) return;
-	if(!order_id_ok(o.id)) {
+	if(!ig_order_id_ok(o.id)) {
 		reject(b, s, "id", "'%s' (want 1-63 letters, digits, '-')",
 			o.id);
 		return;
@@ -409,15 +264,7 @@ row_order(struct build* b, struct ig_source* s, json_t* row)
 	}
 	/* targets: a JSON list of strings or {name, subtree} objects, or a
 	 * CSV cell "a.cn|=b.cn" ('=' prefix: exact name only) */
-	if(json_is_string(tg)) {
-		char* cell = strdup(json_string_value(tg)), *save = NULL, *t;
-		json_t* arr = json_array();
-		for(t = strtok_r(cell, "|", &save); t; t = strtok_r(NULL, "|",
-			&save))
-			json_array_append_new(arr, json_string(t));
-		free(cell);
-		tg = arr;
-	} else json_incref(tg);
+	tg = ig_row_list(row, "targets");
 	if(!json_is_array(tg) || json_array_size(tg) == 0) {
 		reject(b, s, "targets", "missing or empty");
 		json_decref(tg);
@@ -471,32 +318,17 @@ row_order(struct build* b, struct ig_source* s, json_t* row)
 	b->loaded++;
 }
 
-/** queue a range for merging */
-static void
-range_add(struct build* b, enum ig_range_kind kind, const struct ig_range* r,
-	const char* owner)
-{
-	if(b->nrange == b->caprange) {
-		b->caprange = b->caprange ? b->caprange * 2 : 256;
-		b->ranges = realloc(b->ranges, b->caprange * sizeof(*b->ranges));
-	}
-	b->ranges[b->nrange].kind = kind;
-	b->ranges[b->nrange].r = *r;
-	b->ranges[b->nrange].owner = strdup(owner ? owner : "");
-	b->nrange++;
-}
-
 static void
 row_domestic(struct build* b, struct ig_source* s, json_t* row)
 {
 	struct ig_range r;
-	const char* v = str_field(b, s, row, "range"), *err;
-	if(!v) return;
-	if(!ig_range_parse(v, &r, &err)) {
-		reject(b, s, "range", "'%s': %s", v, err);
+	struct ig_reject rj;
+	if(!ig_valid_range("range", ig_field_str(row, "range"), &r, &rj)) {
+		reject_r(b, s, &rj);
 		return;
 	}
-	range_add(b, IG_RANGE_DOMESTIC, &r, ig_field_str(row, "source"));
+	ig_rangeset_add(&b->ranges, IG_RANGE_DOMESTIC, &r,
+		ig_field_str(row, "source"));
 	b->loaded++;
 }
 
@@ -504,45 +336,34 @@ static void
 row_registrar(struct build* b, struct ig_source* s, json_t* row)
 {
 	struct ig_registrar r;
-	json_t* lists[2];
+	json_t* lists[2] = { NULL, NULL };
 	const char* keys[2] = { "endpoint_ranges", "endpoint_hosts" };
 	int k;
 	size_t i;
 	if(!(r.id = str_field(b, s, row, "id"))) return;
 	r.name = ig_field_str(row, "name");
 	for(k = 0; k < 2; k++) {
-		lists[k] = json_object_get(row, keys[k]);
-		if(json_is_string(lists[k])) {
-			char* cell = strdup(json_string_value(lists[k]));
-			char* save = NULL, *t;
-			lists[k] = json_array();
-			for(t = strtok_r(cell, "|", &save); t;
-				t = strtok_r(NULL, "|", &save))
-				json_array_append_new(lists[k], json_string(t));
-			free(cell);
-		} else if(lists[k]) json_incref(lists[k]);
-		else lists[k] = json_array();
+		lists[k] = ig_row_list(row, keys[k]);
 		if(!json_is_array(lists[k])) {
 			reject(b, s, keys[k], "want a list");
 			goto done;
 		}
 	}
-	for(i = 0; i < json_array_size(lists[0]); i++) {
-		struct ig_range rg;
-		const char* v = json_string_value(json_array_get(lists[0], i));
-		const char* err = "not a string";
-		if(!v || !ig_range_parse(v, &rg, &err)) {
-			reject(b, s, keys[0], "entry %zu: %s", i + 1, err);
-			goto done;
-		}
-	}
-	for(i = 0; i < json_array_size(lists[1]); i++) {
-		uint8_t wire[IG_NAME_MAX];
-		size_t wl;
-		const char* v = json_string_value(json_array_get(lists[1], i));
-		const char* err = "not a string";
-		if(!v || !ig_name_from_text(v, wire, &wl, &err)) {
-			reject(b, s, keys[1], "entry %zu: %s", i + 1, err);
+	{
+		size_t n0 = json_array_size(lists[0]);
+		size_t n1 = json_array_size(lists[1]);
+		const char** v = calloc(n0 + n1 + 1, sizeof(char*));
+		struct ig_reject rj;
+		int good;
+		for(i = 0; i < n0; i++)
+			v[i] = json_string_value(json_array_get(lists[0], i));
+		for(i = 0; i < n1; i++)
+			v[n0 + i] = json_string_value(json_array_get(lists[1],
+				i));
+		good = ig_valid_endpoints(v, n0, v + n0, n1, &rj);
+		free(v);
+		if(!good) {
+			reject_r(b, s, &rj);
 			goto done;
 		}
 	}
@@ -555,7 +376,7 @@ row_registrar(struct build* b, struct ig_source* s, json_t* row)
 		const char* err;
 		ig_range_parse(json_string_value(json_array_get(lists[0], i)),
 			&rg, &err);
-		range_add(b, IG_RANGE_REDIRECT, &rg, r.id);
+		ig_rangeset_add(&b->ranges, IG_RANGE_REDIRECT, &rg, r.id);
 	}
 	for(i = 0; i < json_array_size(lists[1]); i++) {
 		uint8_t wire[IG_NAME_MAX];
@@ -594,81 +415,22 @@ row_regdomain(struct build* b, struct ig_source* s, json_t* row)
 	b->loaded++;
 }
 
-/** tlds.txt: a plain list, one TLD per line */
-static int
-load_tld_text(struct build* b, const char* path)
+/** a row of tlds.txt */
+static void
+row_tld_text(void* arg, struct ig_source* s, json_t* row)
 {
-	FILE* in = fopen(path, "r");
-	char line[512];
-	struct ig_source s;
-	if(!in) {
-		perror(path);
-		return 0;
-	}
-	memset(&s, 0, sizeof(s));
-	s.path = path;
-	while(fgets(line, sizeof(line), in)) {
-		char* p = line, *e;
-		json_t* row;
-		s.line++;
-		while(*p == ' ' || *p == '\t') p++;
-		e = p + strlen(p);
-		while(e > p && (e[-1] == '\n' || e[-1] == '\r' || e[-1] == ' '))
-			*--e = 0;
-		if(*p == 0 || *p == '#') continue;
-		if(*p == '.') p++;
-		row = json_pack("{s:s}", "tld", p);
-		row_tld(b, &s, row);
-		json_decref(row);
-	}
-	fclose(in);
-	return 1;
-}
-
-/** qsort order for ranges: kind, first */
-static int
-range_cmp(const void* a, const void* b)
-{
-	const struct pending_range* x = a, *y = b;
-	if(x->kind != y->kind) return (int)x->kind - (int)y->kind;
-	return ig_addr_cmp(&x->r.first, &y->r.first);
-}
-
-/** add one to an address; returns 0 on wrap */
-static int
-addr_inc(struct ig_addr* a)
-{
-	int i;
-	for(i = 15; i >= 0; i--)
-		if(++a->b[i] != 0) return 1;
-	return 0;
+	row_tld(arg, s, row);
 }
 
 /** sort, merge overlapping and adjacent ranges of a kind, write */
 static int
 flush_ranges(struct build* b)
 {
-	size_t i = 0, merged = 0;
-	qsort(b->ranges, b->nrange, sizeof(*b->ranges), range_cmp);
-	ig_writer_set_sorted(b->w, 1);
-	while(i < b->nrange) {
-		struct pending_range cur = b->ranges[i++];
-		while(i < b->nrange && b->ranges[i].kind == cur.kind) {
-			struct ig_addr next = cur.r.last;
-			int nowrap = addr_inc(&next);
-			if(nowrap && ig_addr_cmp(&b->ranges[i].r.first, &next) > 0)
-				break;
-			if(ig_addr_cmp(&b->ranges[i].r.last, &cur.r.last) > 0)
-				cur.r.last = b->ranges[i].r.last;
-			i++;
-			merged++;
-		}
-		if(!ig_writer_range(b->w, cur.kind, &cur.r, cur.owner)) {
-			fprintf(stderr, "build: %s\n", ig_writer_error(b->w));
-			return 0;
-		}
+	size_t merged = 0;
+	if(!ig_rangeset_write(&b->ranges, b->w, &merged)) {
+		fprintf(stderr, "build: %s\n", ig_writer_error(b->w));
+		return 0;
 	}
-	ig_writer_set_sorted(b->w, 0);
 	if(merged && !b->quiet)
 		fprintf(stderr, "build: merged %zu overlapping or adjacent "
 			"ranges\n", merged);
@@ -719,7 +481,6 @@ ig_cmd_build(int argc, char** argv)
 	char err[512], *tldtxt;
 	struct ig_snapshot* prev = NULL;
 	struct ig_snapshot_info info;
-	size_t i;
 
 	memset(&b, 0, sizeof(b));
 	optind = 1;
@@ -748,7 +509,7 @@ ig_cmd_build(int argc, char** argv)
 	if(!serial)
 		serial = prev ? ig_snapshot_info(prev)->serial + 1 :
 			(uint64_t)time(NULL);
-	if(qpath && !(b.quarantine = fopen(qpath, "w"))) {
+	if(qpath && !(b.rep.quarantine = fopen(qpath, "w"))) {
 		perror(qpath);
 		ig_snapshot_unref(prev);
 		return 2;
@@ -759,7 +520,8 @@ ig_cmd_build(int argc, char** argv)
 		return 1;
 	}
 	tldtxt = find_source(src, "tlds");
-	if(tldtxt && strstr(tldtxt, ".txt")) ok = load_tld_text(&b, tldtxt);
+	if(tldtxt && strstr(tldtxt, ".txt"))
+		ok = ig_rows_text_list(tldtxt, "tld", row_tld_text, &b);
 	else if(tldtxt) ok = each_row(&b, src, "tlds", row_tld);
 	free(tldtxt);
 	ok = ok && each_row(&b, src, "filings", row_filing)
@@ -785,12 +547,11 @@ ig_cmd_build(int argc, char** argv)
 	} else if(!b.quiet) {
 		fprintf(stderr, "build: published %s: snapshot %s, %ld records"
 			", %ld rejected\n", out, info.ident, b.loaded,
-			b.rejected);
+			b.rep.rejected);
 	}
-	if(b.quarantine) fclose(b.quarantine);
-	for(i = 0; i < b.nrange; i++) free(b.ranges[i].owner);
-	free(b.ranges);
-	free(b.tlds);
+	if(b.rep.quarantine) fclose(b.rep.quarantine);
+	ig_rangeset_free(&b.ranges);
+	ig_tldset_free(&b.tlds);
 	if(!ok) return 1;
-	return (b.rejected && !allow) ? 1 : 0;
+	return (b.rep.rejected && !allow) ? 1 : 0;
 }

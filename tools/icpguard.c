@@ -36,6 +36,9 @@ static const struct command commands[] = {
 	{ "info", ig_cmd_info, "print a snapshot's identity and counts" },
 	{ "registrar", ig_cmd_registrar, "registrar audit: unfiled parking/forwarding, blacklist, orders" },
 	{ "checkconf", ig_cmd_checkconf, "check the module configuration file" },
+	{ "audit", ig_cmd_audit, "convert dnstap audit records to JSON lines or CSV" },
+	{ "report", ig_cmd_report, "monthly report of sites closed per order" },
+	{ "feed", ig_cmd_feed, "publish source files as signed feeds" },
 	{ NULL, NULL, NULL }
 };
 

@@ -23,6 +23,12 @@ int ig_cmd_registrar(int argc, char** argv);
 int ig_cmd_checkconf(int argc, char** argv);
 /** print a snapshot's identity and counts */
 int ig_cmd_info(int argc, char** argv);
+/** convert dnstap audit records to JSON lines or CSV */
+int ig_cmd_audit(int argc, char** argv);
+/** reports from audit records (monthly: seed 003 attachment 1) */
+int ig_cmd_report(int argc, char** argv);
+/** publish source files as signed feeds (tools/cmd_feed.c) */
+int ig_cmd_feed(int argc, char** argv);
 
 /** the default snapshot path: $ICPGUARD_SNAPSHOT or the built-in one */
 const char* ig_default_snapshot(void);

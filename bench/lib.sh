@@ -1,0 +1,228 @@
+# bench/lib.sh: shell helpers shared by the benchmark scripts.  Sourced
+# (POSIX sh), not run.  The caller sets `top` (the source tree) first.
+#
+#   bench_init NAME       check the binaries and tools, make the work
+#                         directory $w (/tmp/icpguard-NAME.XXXXXX), copy the
+#                         binaries into $w/bin (a concurrent `make` cannot
+#                         swap them mid-run) and set $ub $uc $so $ig to the
+#                         copies; install the cleanup trap
+#   bench_track PID...    stop these processes at exit
+#   bench_stop PID        stop one now (TERM, bounded wait, KILL)
+#   bench_port_free PORT  fail when something listens on udp PORT
+#   bench_wildcard_zone ZONE ADDR
+#                         $w/ZONE.zone: "*.ZONE A ADDR" (any name resolves)
+#   bench_nsd_start ADDR PORT ZONE...
+#                         NSD serving $w/ZONE.zone for each ZONE on ADDR@PORT
+#                         (response rate limiting off)
+#   bench_unbound_conf FILE PORT MODULE_CONFIG NSADDR NSPORT ZONE...
+#                         an Unbound config: one thread, 256m caches,
+#                         stub-zone ZONE -> NSADDR@NSPORT for each ZONE; the
+#                         caller appends dynlib:, rpz:, remote-control:
+#   bench_qps PORT FILE [dnsperf args]   dnsperf, prints the QPS (integer)
+#   bench_median          median of the numbers on stdin
+#   bench_ratio A B       A / B to 3 decimals, n/a when B is 0 or empty
+#   bench_now             seconds since the epoch, with nanoseconds
+#   bench_rcode PORT NAME the rcode Unbound on 127.0.0.1@PORT answers for
+#                         NAME A (NOERROR, NXDOMAIN, ...; TIMEOUT)
+#   bench_wait_rcode PORT NAME RCODE TIMEOUT [T0]
+#                         poll every 50 ms until NAME gets RCODE; prints
+#                         the seconds since T0 (a bench_now value; default:
+#                         the call); fails after TIMEOUT seconds
+
+bench_pids=""
+bench_keep=""
+
+bench_die() {
+	echo "bench: $*" >&2
+	exit 2
+}
+
+bench_init() {
+	ub=$top/build/unbound/prefix/sbin/unbound
+	uc=$top/build/unbound/prefix/sbin/unbound-control
+	so=$top/module/.libs/icpguard.so
+	ig=$top/tools/icpguard
+	for f in "$ub" "$uc" "$so" "$ig"; do
+		[ -f "$f" ] || bench_die "missing $f (run tools/unbound-build and make)"
+	done
+	for t in dnsperf nsd dig awk; do
+		command -v $t >/dev/null || bench_die "$t missing (tools/deps)"
+	done
+	w=$(mktemp -d "/tmp/icpguard-$1.XXXXXX")
+	trap bench_cleanup EXIT
+	trap 'exit 130' INT
+	trap 'exit 143' TERM
+	mkdir "$w/bin"
+	cp "$ub" "$uc" "$so" "$ig" "$w/bin/"
+	ub=$w/bin/unbound uc=$w/bin/unbound-control
+	so=$w/bin/icpguard.so ig=$w/bin/icpguard
+}
+
+bench_track() {
+	bench_pids="$bench_pids $*"
+}
+
+# stop PID: TERM, up to 10 s for it to go, then KILL
+bench_stop() {
+	kill "$1" 2>/dev/null || return 0
+	_i=0
+	while [ $_i -lt 100 ] && kill -0 "$1" 2>/dev/null; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	kill -9 "$1" 2>/dev/null || true
+	bench_pids=$(echo "$bench_pids" | tr ' ' '\n' | grep -vx "$1" | tr '\n' ' ')
+}
+
+bench_cleanup() {
+	for _p in $bench_pids; do
+		kill "$_p" 2>/dev/null || true
+	done
+	for _p in $bench_pids; do
+		_i=0
+		while [ $_i -lt 50 ] && kill -0 "$_p" 2>/dev/null; do
+			sleep 0.1
+			_i=$((_i + 1))
+		done
+		kill -9 "$_p" 2>/dev/null || true
+	done
+	bench_pids=""
+	if [ -n "${w:-}" ] && [ -d "$w" ]; then
+		if [ -n "$bench_keep" ]; then
+			echo "bench: kept $w" >&2
+		else
+			rm -rf "$w"
+		fi
+	fi
+}
+
+bench_port_free() {
+	if ss -Hlnu "sport = :$1" 2>/dev/null | grep -q .; then
+		bench_die "udp port $1 is in use (another benchmark running?)"
+	fi
+}
+
+bench_wildcard_zone() {
+	cat > "$w/$1.zone" <<Z
+\$TTL 3600
+$1. IN SOA ns.$1. host.$1. 1 3600 600 86400 3600
+$1. IN NS ns.$1.
+ns.$1. IN A 127.0.0.2
+*.$1. IN A $2
+Z
+}
+
+bench_nsd_start() {
+	_addr=$1 _port=$2
+	shift 2
+	cat > "$w/nsd.conf" <<C
+server:
+  ip-address: $_addr@$_port
+  port: $_port
+  zonesdir: "$w"
+  pidfile: "$w/nsd.pid"
+  xfrdfile: "$w/xfrd.state"
+  zonelistfile: "$w/zone.list"
+  database: ""
+  username: ""
+  logfile: "$w/nsd.log"
+  server-count: 1
+  # response rate limiting is on by default (200 qps per source, answers
+  # from one wildcard counted together): it would drop the resolver's
+  # cache-miss traffic
+  rrl-ratelimit: 0
+  rrl-whitelist-ratelimit: 0
+remote-control:
+  control-enable: no
+C
+	for _z in "$@"; do
+		printf 'zone:\n  name: "%s"\n  zonefile: "%s.zone"\n' "$_z" "$_z" \
+			>> "$w/nsd.conf"
+	done
+	nsd -c "$w/nsd.conf" || bench_die "nsd did not start (see $w/nsd.log)"
+	_i=0
+	while [ $_i -lt 100 ] && ! [ -s "$w/nsd.pid" ]; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	[ -s "$w/nsd.pid" ] || bench_die "nsd wrote no pid file"
+	bench_track "$(cat "$w/nsd.pid")"
+	_i=0
+	while [ $_i -lt 50 ] && ! dig +time=1 +tries=1 -p "$_port" "@$_addr" \
+		"ns.$1" A >/dev/null 2>&1; do
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+}
+
+bench_unbound_conf() {
+	_f=$1 _port=$2 _mc=$3 _nsa=$4 _nsp=$5
+	shift 5
+	cat > "$_f" <<C
+server:
+  interface: 127.0.0.1@$_port
+  port: $_port
+  chroot: ""
+  username: ""
+  directory: "$w"
+  pidfile: "$_f.pid"
+  logfile: "$_f.log"
+  verbosity: 0
+  num-threads: 1
+  do-not-query-localhost: no
+  msg-cache-size: 256m
+  rrset-cache-size: 256m
+  outgoing-range: 4096
+  num-queries-per-thread: 4096
+  so-reuseport: no
+  minimal-responses: yes
+  ede: yes
+  module-config: "$_mc"
+C
+	for _z in "$@"; do
+		printf 'stub-zone:\n  name: "%s"\n  stub-addr: %s@%s\n' \
+			"$_z" "$_nsa" "$_nsp" >> "$_f"
+	done
+}
+
+bench_qps() {
+	_port=$1 _file=$2
+	shift 2
+	dnsperf -s 127.0.0.1 -p "$_port" -d "$_file" -c 4 -q 200 -t 2 "$@" \
+		2>/dev/null | awk '/Queries per second/ { print int($4) }'
+}
+
+bench_median() {
+	sort -n | awk '{ a[NR] = $1 } END { if(NR) print a[int((NR + 1) / 2)] }'
+}
+
+bench_ratio() {
+	awk -v a="$1" -v b="$2" 'BEGIN {
+		if(a != "" && b != "" && b + 0 > 0) printf "%.3f", a / b
+		else print "n/a" }'
+}
+
+bench_now() {
+	date +%s.%N
+}
+
+bench_rcode() {
+	_r=$(dig +time=1 +tries=1 +noall +comments -p "$1" @127.0.0.1 "$2" A \
+		2>/dev/null | sed -n 's/.*status: \([A-Z]*\),.*/\1/p')
+	echo "${_r:-TIMEOUT}"
+}
+
+bench_wait_rcode() {
+	_t0=${5:-$(bench_now)}
+	_end=$(awk -v t="$(bench_now)" -v d="$4" 'BEGIN { printf "%.3f", t + d }')
+	while :; do
+		if [ "$(bench_rcode "$1" "$2")" = "$3" ]; then
+			awk -v a="$_t0" -v b="$(bench_now)" \
+				'BEGIN { printf "%.2f\n", b - a }'
+			return 0
+		fi
+		awk -v e="$_end" -v n="$(bench_now)" 'BEGIN { exit !(n > e) }' &&
+			return 1
+		sleep 0.05
+	done
+}

@@ -1,0 +1,89 @@
+#!/bin/bash
+# loader/bench-loader.sh - benchmark: icpguard-loader pulling, validating and
+# publishing a synthetic filings feed (default 10 million filings) from
+# nginx on 127.0.0.1, with the raw LMDB bulk-load time of the same keys
+# beside it (loader/bench-bulkload).  Figures, not a test: see
+# docs/loader.md for recorded results.
+#
+#   loader/bench-loader.sh [N]        (run from the build tree; N default 10000000)
+#
+# Prints: feed generation time, the full pull+publish wall time and peak
+# RSS (sampled from /proc: anonymous and file-backed), a 1,000-rename
+# delta pull+publish, and the raw bulk load.  Needs nginx (tools/deps) or falls back to file://; about
+# 3 GB of disk in $IG_TMP (default /tmp) for 10 M filings.
+set -u
+N=${1:-10000000}
+top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
+top_builddir=${top_builddir:-$top_srcdir}
+. "$top_srcdir/tests/loader/lib.sh"
+t_init bench
+[ -x /usr/bin/time ] || { echo "bench: /usr/bin/time missing (Debian: time)"; exit 1; }
+# run_sampled LOG CMD...: run CMD, sampling /proc/PID/status every 0.1 s;
+# prints "wall S s, peak RSS K KiB (anonymous A KiB, file-backed F KiB)"
+run_sampled() {
+	_log=$1
+	shift
+	_t0=$(date +%s%N)
+	"$@" >"$_log" 2>&1 &
+	_pid=$!
+	_ma=0 _mf=0 _mr=0
+	while kill -0 $_pid 2>/dev/null; do
+		read -r _r _a _f < <(awk '/^VmRSS/{r=$2} /^RssAnon/{a=$2} /^RssFile/{f=$2} END{print r+0, a+0, f+0}' /proc/$_pid/status 2>/dev/null)
+		[ "${_r:-0}" -gt $_mr ] && _mr=$_r
+		[ "${_a:-0}" -gt $_ma ] && _ma=$_a
+		[ "${_f:-0}" -gt $_mf ] && _mf=$_f
+		sleep 0.1
+	done
+	wait $_pid
+	_rc=$?
+	_t1=$(date +%s%N)
+	echo "  wall $(secs "$_t0" "$_t1") s, peak RSS $_mr KiB (anonymous $_ma KiB, file-backed $_mf KiB)"
+	return $_rc
+}
+secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", (b-a)/1e9}'; }
+
+echo "bench: $N synthetic filings in $W"
+t0=$(date +%s%N)
+awk -v n="$N" 'BEGIN{for(i=1;i<=n;i++) printf "{\"domain\":\"site%d.cn\",\"number\":\"京ICP备%08d号-1\",\"subject\":\"测试主体%d有限公司\",\"subject_type\":\"enterprise\",\"province\":\"京\",\"provider\":\"示例云\",\"approved\":%d}\n", i, 10000000+i, i, 1500000000+i}' >"$W/src/f.jsonl"
+t1=$(date +%s%N)
+pub_keys
+/usr/bin/time -f "%e s, peak RSS %M KiB" -o "$W/feed.time" \
+	"$ICPGUARD" feed --kind filings --source "$W/src/f.jsonl" --out "$W/www" \
+	--key "$W/pub.key" --quiet
+t2=$(date +%s%N)
+echo "source: $(secs "$t0" "$t1") s to write $(du -h "$W/src/f.jsonl" | cut -f1)"
+echo "icpguard feed (full feed, signed): $(cat "$W/feed.time"), $(du -h "$W/www/filings/full-1.pb" | cut -f1)"
+if [ -x "$NGINX" ]; then
+	www_start
+	url=http://127.0.0.1:$WWW_PORT/filings/
+else
+	url=file://$W/www/filings/
+fi
+{
+	echo "snapshot: $W/live/snapshot.mdb"
+	echo "state-dir: $W/state"
+	echo "keep-snapshots: 2"
+	echo "timeout: 600"
+	echo "key: pub $W/pub.pub"
+	echo "feed: filings $url pub"
+} >"$W/loader.conf"
+sync
+echo "icpguard-loader --once, full feed over $url:"
+run_sampled "$W/once.log" "$LOADER" -c "$W/loader.conf" --once ||
+	{ echo "bench: loader failed"; cat "$W/once.log"; exit 1; }
+sed -n 's/.*\(published .*\)/  \1/p' "$W/once.log"
+echo "  snapshot $(du -h "$W/live/snapshot.mdb" | cut -f1), state $(du -h "$W/state/state.mdb" | cut -f1)"
+# a delta: 1,000 filings renamed
+awk 'NR <= 1000 { sub(/"site/, "\"renamed-site") } { print }' "$W/src/f.jsonl" >"$W/src/f2.jsonl"
+/usr/bin/time -f "%e s, peak RSS %M KiB" -o "$W/feed2.time" \
+	"$ICPGUARD" feed --kind filings --source "$W/src/f2.jsonl" --out "$W/www" \
+	--key "$W/pub.key" --quiet
+echo "icpguard feed (delta of 1000+1000 changes): $(cat "$W/feed2.time")"
+echo "icpguard-loader --once, delta:"
+run_sampled "$W/once2.log" "$LOADER" -c "$W/loader.conf" --once ||
+	{ echo "bench: loader failed"; cat "$W/once2.log"; exit 1; }
+sed -n 's/.*\(published .*\)/  \1/p' "$W/once2.log"
+echo "raw LMDB bulk load of the same $N keys (MDB_APPEND, 72-byte values, one txn, sync): $("$top_builddir/loader/bench-bulkload" "$N" "$W") s"
+t_cleanup
+rm -rf "$W"
+trap - EXIT

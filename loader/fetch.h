@@ -1,0 +1,57 @@
+/*
+ * loader/fetch.h - get one URL into a file or memory, asynchronously.
+ *
+ * \file
+ * http:// and https:// through libevent's evhttp client (https over a
+ * bufferevent_openssl with certificate and host name verification),
+ * file:/// by plain reads.  Conditional GET: pass the ETag and
+ * Last-Modified of the previous answer; a 304 (or, for file://, the same
+ * modification time and size) comes back as not modified.  The callback
+ * runs from the event loop, once, after the request is over; the fetch
+ * frees itself after the callback returns.
+ */
+#ifndef ICPGUARD_LOADER_FETCH_H
+#define ICPGUARD_LOADER_FETCH_H
+#include <stddef.h>
+#include <event2/event.h>
+#include <openssl/ssl.h>
+
+/** the outcome of a fetch */
+struct fetch_result {
+	/** 1 got the body, 0 failed (err says why) */
+	int ok;
+	/** 1 not modified (ok is 1 too, no body) */
+	int not_modified;
+	/** HTTP status (200, 304, 404...), 0 for a transport failure */
+	int status;
+	/** validators of the answer ("" none) */
+	char etag[256], lastmod[128];
+	/** body, when fetched to memory (NUL-terminated, freed after the
+	 * callback) */
+	char* body;
+	/** body length */
+	size_t len;
+	/** why it failed */
+	char err[512];
+};
+
+/** called once when a fetch is over */
+typedef void (*fetch_cb)(const struct fetch_result* r, void* arg);
+
+/**
+ * Start fetching url.
+ * @param dest: file to write the body to (created, replaced), or NULL
+ *	to keep the body in memory (at most 16 MiB).
+ * @param etag, lastmod: validators for a conditional GET, or NULL.
+ * @param ssl: TLS context for https (NULL: https fails).
+ * @param timeout: seconds for the whole request.
+ * @return 1 started (cb will run), 0 not started (cb will not run; err).
+ */
+int fetch_start(struct event_base* base, SSL_CTX* ssl, const char* url,
+	const char* dest, const char* etag, const char* lastmod, int timeout,
+	fetch_cb cb, void* arg, char* err, size_t errlen);
+
+/** A TLS client context verifying peers (ca: CA file, "" system). */
+SSL_CTX* fetch_tls_context(const char* ca, char* err, size_t errlen);
+
+#endif /* ICPGUARD_LOADER_FETCH_H */

@@ -1,0 +1,293 @@
+/*
+ * loader/publish.c - publish snapshots, keep the last N, roll back.
+ *
+ * \file
+ * See publish.h.
+ */
+#include "config.h"
+#include "loader/publish.h"
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/** the kept snapshot of a serial */
+static void
+kept_path(const struct loader_cfg* cfg, uint64_t serial, char* out,
+	size_t outlen)
+{
+	snprintf(out, outlen, "%s/snapshots/snapshot-%020llu.mdb",
+		cfg->state_dir, (unsigned long long)serial);
+}
+
+/** serial of a kept snapshot file name, 0 if it is not one */
+static uint64_t
+kept_serial(const char* name)
+{
+	unsigned long long s;
+	char tail[8];
+	if(strlen(name) != strlen("snapshot-") + 20 + 4 ||
+		sscanf(name, "snapshot-%20llu%4s", &s, tail) != 2 ||
+		strcmp(tail, ".mdb") != 0)
+		return 0;
+	return (uint64_t)s;
+}
+
+/** the kept serials, ascending; returns count (caller frees *out) */
+static size_t
+kept_list(const struct loader_cfg* cfg, uint64_t** out)
+{
+	char dir[2048];
+	DIR* d;
+	struct dirent* e;
+	size_t n = 0, cap = 0, i, j;
+	*out = NULL;
+	snprintf(dir, sizeof(dir), "%s/snapshots", cfg->state_dir);
+	if(!(d = opendir(dir))) return 0;
+	while((e = readdir(d))) {
+		uint64_t s = kept_serial(e->d_name);
+		if(!s) continue;
+		if(n == cap) {
+			uint64_t* v = realloc(*out, (cap = cap ? cap * 2 : 16) *
+				sizeof(uint64_t));
+			if(!v) break;
+			*out = v;
+		}
+		(*out)[n++] = s;
+	}
+	closedir(d);
+	for(i = 1; i < n; i++)
+		for(j = i; j > 0 && (*out)[j-1] > (*out)[j]; j--) {
+			uint64_t t = (*out)[j];
+			(*out)[j] = (*out)[j-1];
+			(*out)[j-1] = t;
+		}
+	return n;
+}
+
+/** copy a file (for a live path on another file system) */
+static int
+copy_file(const char* from, const char* to)
+{
+	int in = open(from, O_RDONLY | O_CLOEXEC), out;
+	char buf[1 << 16];
+	ssize_t n;
+	if(in < 0) return 0;
+	out = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW,
+		0644);
+	if(out < 0) {
+		close(in);
+		return 0;
+	}
+	while((n = read(in, buf, sizeof(buf))) > 0)
+		if(write(out, buf, (size_t)n) != n) {
+			n = -1;
+			break;
+		}
+	close(in);
+	if(n < 0 || fsync(out) != 0) {
+		close(out);
+		unlink(to);
+		return 0;
+	}
+	return close(out) == 0;
+}
+
+/** put a kept snapshot in force at the live path */
+static int
+make_live(const struct loader_cfg* cfg, const char* kept, char* err,
+	size_t errlen)
+{
+	char tmp[1100];
+	snprintf(tmp, sizeof(tmp), "%s.tmp.%d", cfg->snapshot, (int)getpid());
+	unlink(tmp);
+	if(link(kept, tmp) != 0 && !copy_file(kept, tmp)) {
+		snprintf(err, errlen, "%s: cannot link or copy %s: %s", tmp,
+			kept, strerror(errno));
+		return 0;
+	}
+	if(rename(tmp, cfg->snapshot) != 0) {
+		snprintf(err, errlen, "rename %s to %s: %s", tmp,
+			cfg->snapshot, strerror(errno));
+		unlink(tmp);
+		return 0;
+	}
+	ig_fsync_dir_of(cfg->snapshot);
+	return 1;
+}
+
+/** drop kept snapshots beyond the newest cfg->keep */
+static void
+prune(const struct loader_cfg* cfg)
+{
+	uint64_t* v;
+	size_t n = kept_list(cfg, &v), i;
+	for(i = 0; i + (size_t)cfg->keep < n; i++) {
+		char p[2100];
+		kept_path(cfg, v[i], p, sizeof(p));
+		unlink(p);
+	}
+	free(v);
+}
+
+int
+loader_publish(struct loader_state* st, const struct loader_cfg* cfg,
+	struct publish_result* out, char* err, size_t errlen)
+{
+	struct ig_snapshot* prev = NULL;
+	struct ig_writer* w;
+	struct timespec t0, t1;
+	char path[2100], e2[1024];
+	uint64_t serial = 0, *v;
+	size_t n;
+	int ok;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(out, 0, sizeof(*out));
+	snprintf(path, sizeof(path), "%s/snapshots", cfg->state_dir);
+	if(mkdir(path, 0755) != 0 && errno != EEXIST) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	if(access(cfg->snapshot, F_OK) == 0 && !ig_snapshot_open(cfg->snapshot,
+		&prev, e2, sizeof(e2)))
+		prev = NULL; /* unreadable: publish a full change */
+	if(prev) serial = ig_snapshot_info(prev)->serial;
+	n = kept_list(cfg, &v);
+	if(n && v[n-1] > serial) serial = v[n-1];
+	free(v);
+	serial++;
+	kept_path(cfg, serial, path, sizeof(path));
+	if(!(w = ig_writer_create(path, 0, err, errlen))) {
+		ig_snapshot_unref(prev);
+		return 0;
+	}
+	ok = state_write_snapshot(st, w, &out->records, err, errlen);
+	if(ok && !(ok = ig_writer_meta(w, "source", "icpguard-loader")))
+		snprintf(err, errlen, "%s", ig_writer_error(w));
+	if(ok) {
+		ok = prev ? ig_writer_diff(w, prev) :
+			ig_writer_meta(w, "changed_all", "1");
+		if(!ok) snprintf(err, errlen, "%s", ig_writer_error(w));
+	}
+	ig_snapshot_unref(prev);
+	if(!ok) {
+		ig_writer_abort(w);
+		return 0;
+	}
+	if(!ig_writer_publish(w, serial, &out->info, err, errlen))
+		return 0;
+	if(!make_live(cfg, path, err, errlen)) {
+		unlink(path);
+		return 0;
+	}
+	prune(cfg);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	out->seconds = (double)(t1.tv_sec - t0.tv_sec) +
+		(double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	return 1;
+}
+
+int
+loader_needs_publish(struct loader_state* st, const struct loader_cfg* cfg)
+{
+	struct ig_snapshot* s;
+	struct ig_view v;
+	char err[1024];
+	int i, need = 0;
+	if(!state_has_data(st)) return 0;
+	if(!ig_snapshot_open(cfg->snapshot, &s, err, sizeof(err))) return 1;
+	if(!ig_view_begin(s, &v)) {
+		ig_snapshot_unref(s);
+		return 1;
+	}
+	for(i = 1; i <= 5 && !need; i++) {
+		struct feed_info fi;
+		char key[64];
+		const char* m;
+		state_feed_get(st, (Icpguard__Feed__Kind)i, &fi);
+		snprintf(key, sizeof(key), "source.%s",
+			ig_feed_kind_name((Icpguard__Feed__Kind)i));
+		m = ig_view_meta(&v, key);
+		if(fi.serial != (m ? strtoull(m, NULL, 10) : 0)) need = 1;
+	}
+	ig_view_end(&v);
+	ig_snapshot_unref(s);
+	return need;
+}
+
+int
+loader_rollback(const struct loader_cfg* cfg, char* msg, size_t msglen)
+{
+	struct ig_snapshot* s;
+	uint64_t cur = UINT64_MAX, *v, to = 0;
+	size_t n, i;
+	char path[2100], err[1024];
+	if(ig_snapshot_open(cfg->snapshot, &s, err, sizeof(err))) {
+		cur = ig_snapshot_info(s)->serial;
+		ig_snapshot_unref(s);
+	}
+	n = kept_list(cfg, &v);
+	for(i = 0; i < n; i++)
+		if(v[i] < cur) to = v[i];
+	free(v);
+	if(!to) {
+		snprintf(msg, msglen, "no kept snapshot older than serial %llu "
+			"in %s/snapshots", (unsigned long long)cur,
+			cfg->state_dir);
+		return 0;
+	}
+	kept_path(cfg, to, path, sizeof(path));
+	if(!ig_snapshot_open(path, &s, err, sizeof(err))) {
+		snprintf(msg, msglen, "%s", err);
+		return 0;
+	}
+	ig_snapshot_unref(s);
+	if(!make_live(cfg, path, err, sizeof(err))) {
+		snprintf(msg, msglen, "%s", err);
+		return 0;
+	}
+	snprintf(msg, msglen, "rolled back from serial %llu to %llu (%s)",
+		(unsigned long long)cur, (unsigned long long)to, path);
+	return 1;
+}
+
+/** remove NAME.tmp.* entries of a directory */
+static void
+remove_temps(const char* dir, const char* prefix)
+{
+	DIR* d = opendir(dir);
+	struct dirent* e;
+	if(!d) return;
+	while((e = readdir(d))) {
+		char p[4096];
+		if(strncmp(e->d_name, prefix, strlen(prefix)) != 0 ||
+			!strstr(e->d_name, ".tmp"))
+			continue;
+		snprintf(p, sizeof(p), "%s/%s", dir, e->d_name);
+		unlink(p);
+	}
+	closedir(d);
+}
+
+void
+loader_cleanup(const struct loader_cfg* cfg)
+{
+	char dir[2048], *base, *slash;
+	snprintf(dir, sizeof(dir), "%s/snapshots", cfg->state_dir);
+	remove_temps(dir, "snapshot-");
+	snprintf(dir, sizeof(dir), "%s/dl", cfg->state_dir);
+	remove_temps(dir, "");
+	snprintf(dir, sizeof(dir), "%s/quarantine", cfg->state_dir);
+	remove_temps(dir, "");
+	snprintf(dir, sizeof(dir), "%s", cfg->snapshot);
+	if((slash = strrchr(dir, '/'))) {
+		base = slash + 1;
+		*slash = 0;
+		remove_temps(*dir ? dir : "/", base);
+	}
+}

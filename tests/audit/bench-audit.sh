@@ -1,0 +1,239 @@
+#!/bin/sh
+# tests/audit/bench-audit.sh: what dnstap audit records cost the resolver.
+# A benchmark, not a test (make check does not run it).
+#
+#   tests/audit/bench-audit.sh [-l SECONDS] [-r ROUNDS] [-m MODULE.so] [-p]
+#
+# Loopback only: NSD on 127.0.0.2 (port 5463) serving one zone, three
+# Unbounds with the icpguard module (one thread each, 127.0.0.1 ports
+# 5464-5466) differing only in audit:
+#   off      no audit-socket
+#   live     audit-socket -> fstrm_capture writing /dev/null
+#   stalled  audit-socket -> fstrm_capture stopped with SIGSTOP
+# The queries are 1000 blacklisted names, answered from the cache after a
+# warm-up, so every answer is a policy answer and produces a record.
+# dnsperf (-c 4 -q 200) runs SECONDS per run (default 10), ROUNDS times
+# (default 3) per Unbound, alternating; the medians are printed side by
+# side with the ratio to "off" (target >= 0.95), with the CPU time per
+# query of the Unbound worker (its main thread: num-threads 1) and of the
+# whole process (the worker, the dnstap I/O thread, the module's snapshot
+# watcher): the worker's figure is what bounds a busy resolver's QPS and is
+# steadier than QPS on a shared machine.  And each
+# Unbound's "records sent, dropped" line at the end.  -p pins each
+# Unbound's worker (its main thread: num-threads 1) to CPU 0 and its other
+# threads (the dnstap I/O thread, the module's snapshot watcher), dnsperf
+# and the collectors to the other CPUs: the worker keeps a core of its own,
+# as on a production resolver; without -p everything shares all CPUs.
+# The module is copied first, so a rebuild during the run changes nothing.
+# Needs root (NSD), nsd, dnsperf, fstrm_capture, tools/unbound-build and
+# make.
+set -eu
+top=$(cd "$(dirname "$0")/../.." && pwd)
+secs=10 rounds=3 so=$top/module/.libs/icpguard.so pin=0
+while getopts l:r:m:ph o; do
+	case $o in
+	l) secs=$OPTARG ;; r) rounds=$OPTARG ;; m) so=$OPTARG ;; p) pin=1 ;;
+	*) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	esac
+done
+case "$secs$rounds" in *[!0-9]*) echo "bench: -l and -r take numbers" >&2; exit 2 ;; esac
+[ "$secs" -ge 1 ] && [ "$secs" -le 120 ] && [ "$rounds" -ge 1 ] && [ "$rounds" -le 20 ] ||
+	{ echo "bench: -l 1..120, -r 1..20 (bounded runs)" >&2; exit 2; }
+ub=$top/build/unbound/prefix/sbin/unbound
+ig=$top/tools/icpguard
+for f in "$ub" "$so" "$ig"; do
+	[ -f "$f" ] || { echo "bench: missing $f (run tools/unbound-build and make)" >&2; exit 2; }
+done
+for c in nsd dnsperf fstrm_capture; do
+	command -v $c >/dev/null || { echo "bench: $c missing (tools/deps)" >&2; exit 2; }
+done
+# pinning: Unbound on CPU 0, the load and the collectors elsewhere
+cli=""
+if [ $pin = 1 ]; then
+	n=$(nproc)
+	[ "$n" -ge 2 ] || { echo "bench: -p needs 2 CPUs or more" >&2; exit 2; }
+	command -v taskset >/dev/null || { echo "bench: -p needs taskset" >&2; exit 2; }
+	cli="taskset -c 1-$((n - 1))"
+fi
+w=$(mktemp -d /tmp/icpguard-bench-audit.XXXXXX)
+cp "$so" "$w/icpguard.so"
+so_orig=$so
+so=$w/icpguard.so
+pids="" cap_live="" cap_stalled=""
+cleanup() {
+	# a stalled collector must run again, or the module's stop waits for it
+	[ -z "$cap_stalled" ] || kill -CONT "$cap_stalled" 2>/dev/null || true
+	for p in $pids; do kill "$p" 2>/dev/null || true; done
+	sleep 1
+	for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
+	rm -rf "$w"
+}
+trap cleanup EXIT INT TERM
+nsport=5463
+
+cat > "$w/cn.zone" <<Z
+\$TTL 3600
+cn. IN SOA ns.cn. host.cn. 1 3600 600 86400 3600
+cn. IN NS ns.cn.
+ns.cn. IN A 127.0.0.2
+*.blk-bench.cn. IN A 127.0.10.2
+Z
+cat > "$w/nsd.conf" <<C
+server:
+  ip-address: 127.0.0.2@$nsport
+  port: $nsport
+  zonesdir: "$w"
+  pidfile: "$w/nsd.pid"
+  xfrdfile: "$w/xfrd.state"
+  zonelistfile: "$w/zone.list"
+  database: ""
+  username: ""
+  logfile: "$w/nsd.log"
+  server-count: 1
+remote-control:
+  control-enable: no
+zone:
+  name: "cn"
+  zonefile: "cn.zone"
+C
+mkdir -p "$w/src"
+printf 'cn\n' > "$w/src/tlds.txt"
+printf '{"name":"blk-bench.cn","reason":"bench"}\n' > "$w/src/blacklist.jsonl"
+printf 'range\n127.0.10.0/24\n' > "$w/src/domestic.csv"
+"$ig" build --quiet --source "$w/src" --out "$w/snapshot.mdb"
+
+# collectors: one live (to /dev/null), one to be stalled
+$cli fstrm_capture -t protobuf:dnstap.Dnstap -u "$w/live.sock" -w /dev/null >"$w/cap-live.log" 2>&1 &
+cap_live=$!
+$cli fstrm_capture -t protobuf:dnstap.Dnstap -u "$w/stalled.sock" -w "$w/stalled.fstrm" >"$w/cap-stalled.log" 2>&1 &
+cap_stalled=$!
+pids="$cap_live $cap_stalled"
+
+port=5464
+for kind in off live stalled; do
+	{
+		printf 'snapshot: %s\nlog-blocks: no\n' "$w/snapshot.mdb"
+		[ $kind = off ] || printf 'audit-socket: %s\n' "$w/$kind.sock"
+	} > "$w/$kind-icpguard.conf"
+	cat > "$w/$kind.conf" <<C
+server:
+  interface: 127.0.0.1@$port
+  port: $port
+  chroot: ""
+  username: ""
+  directory: "$w"
+  pidfile: "$w/$kind.pid"
+  logfile: "$w/$kind.log"
+  verbosity: 1
+  num-threads: 1
+  do-not-query-localhost: no
+  msg-cache-size: 64m
+  rrset-cache-size: 64m
+  outgoing-range: 4096
+  num-queries-per-thread: 4096
+  so-reuseport: no
+  minimal-responses: yes
+  ede: yes
+  module-config: "dynlib validator iterator"
+stub-zone:
+  name: "cn"
+  stub-addr: 127.0.0.2@$nsport
+dynlib:
+  dynlib-file: "$so"
+remote-control:
+  control-enable: no
+C
+	eval "port_$kind=$port"
+	port=$((port + 1))
+done
+nsd -c "$w/nsd.conf"
+i=0
+while [ $i -lt 50 ] && ! [ -s "$w/nsd.pid" ]; do sleep 0.1; i=$((i+1)); done
+pids="$pids $(cat "$w/nsd.pid")"
+i=0
+while [ $i -lt 50 ] && ! { [ -S "$w/live.sock" ] && [ -S "$w/stalled.sock" ]; }; do sleep 0.1; i=$((i+1)); done
+for kind in off live stalled; do
+	ICPGUARD_CONF="$w/$kind-icpguard.conf" "$ub" -c "$w/$kind.conf"
+done
+i=0
+while [ $i -lt 50 ] && ! { [ -s "$w/off.pid" ] && [ -s "$w/live.pid" ] && [ -s "$w/stalled.pid" ]; }; do sleep 0.1; i=$((i+1)); done
+for kind in off live stalled; do pids="$pids $(cat "$w/$kind.pid")"; done
+if [ $pin = 1 ]; then
+	sleep 0.5
+	for kind in off live stalled; do
+		pid=$(cat "$w/$kind.pid")
+		for t in /proc/"$pid"/task/*; do
+			tid=${t##*/}
+			if [ "$tid" = "$pid" ]; then
+				taskset -p -c 0 "$tid" >/dev/null
+			else
+				taskset -p -c "1-$(($(nproc) - 1))" "$tid" >/dev/null
+			fi
+		done
+	done
+fi
+
+i=0
+: > "$w/blocked.txt"
+while [ $i -lt 1000 ]; do
+	echo "b$i.blk-bench.cn A" >> "$w/blocked.txt"
+	i=$((i+1))
+done
+# qps PORT [dnsperf args]: queries per second (integer)
+qps() {
+	_p=$1
+	shift
+	$cli dnsperf -s 127.0.0.1 -p "$_p" -d "$w/blocked.txt" -c 4 -q 200 -t 2 "$@" 2>/dev/null >"$w/dnsperf.out"
+	awk '/Queries per second/ { print int($4) }' "$w/dnsperf.out"
+}
+# cpu PID: user + system CPU time of a process so far, in clock ticks
+cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+# wcpu PID: the same for its main thread (the worker with num-threads 1)
+wcpu() { awk '{ print $14 + $15 }' "/proc/$1/task/$1/stat"; }
+hz=$(getconf CLK_TCK)
+echo "bench: warming the caches"
+for kind in off live stalled; do
+	eval "qps \$port_$kind -n 2" >/dev/null
+done
+kill -STOP "$cap_stalled"
+median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
+: > "$w/res"
+r=0
+while [ $r -lt "$rounds" ]; do
+	echo "bench: round $((r+1))/$rounds"
+	for kind in off live stalled; do
+		pid=$(cat "$w/$kind.pid")
+		c0=$(cpu "$pid") t0=$(wcpu "$pid")
+		eval "q=\$(qps \$port_$kind -l $secs)"
+		c1=$(cpu "$pid") t1=$(wcpu "$pid")
+		n=$(awk '/Queries completed/ { print $3 }' "$w/dnsperf.out")
+		# microseconds of Unbound CPU per query: process, worker
+		us=$(awk -v c=$((c1 - c0)) -v hz="$hz" -v n="${n:-0}" 'BEGIN { if(n > 0) printf "%.2f", c / hz * 1e6 / n; else print 0 }')
+		wus=$(awk -v c=$((t1 - t0)) -v hz="$hz" -v n="${n:-0}" 'BEGIN { if(n > 0) printf "%.2f", c / hz * 1e6 / n; else print 0 }')
+		echo "$kind $q $us $wus" >> "$w/res"
+	done
+	r=$((r+1))
+done
+get() { awk -v k="$1" -v f="${2:-2}" '$1 == k { print $f }' "$w/res" | median; }
+off=$(get off); live=$(get live); stalled=$(get stalled)
+uoff=$(get off 3); ulive=$(get live 3); ustalled=$(get stalled 3)
+woff=$(get off 4); wlive=$(get live 4); wstalled=$(get stalled 4)
+ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if(b > 0) printf "%.3f", a / b; else print "n/a" }'; }
+# stop: the stalled collector runs again first (see cleanup)
+kill -CONT "$cap_stalled"
+for kind in off live stalled; do
+	kill "$(cat "$w/$kind.pid")" 2>/dev/null || true
+done
+i=0
+while [ $i -lt 100 ] && { [ -e "$w/off.pid" ] || [ -e "$w/live.pid" ] || [ -e "$w/stalled.pid" ]; }; do sleep 0.1; i=$((i+1)); done
+printf '\n%-42s %8s %6s %7s   %s\n' "blocked names from cache (median of $rounds)" QPS ratio target "CPU us/query: worker (ratio), process"
+printf '%-42s %8s %6s %7s   %6s (%5s), %6s\n' "audit off" "$off" "1.000" "" "$woff" "1.000" "$uoff"
+printf '%-42s %8s %6s %7s   %6s (%5s), %6s\n' "audit on, live collector (fstrm_capture)" "$live" "$(ratio "$live" "$off")" ">=0.95" "$wlive" "$(ratio "$woff" "$wlive")" "$ulive"
+printf '%-42s %8s %6s %7s   %6s (%5s), %6s\n' "audit on, stalled collector (SIGSTOP)" "$stalled" "$(ratio "$stalled" "$off")" ">=0.95" "$wstalled" "$(ratio "$woff" "$wstalled")" "$ustalled"
+for kind in live stalled; do
+	l=$(grep -o 'dnstap audit: [0-9]* records sent, [0-9]* dropped' "$w/$kind.log" | tail -1 || true)
+	printf '%-8s %s\n' "$kind:" "${l:-no stop line in the log}"
+done
+_p="shared CPUs"
+[ $pin = 0 ] || _p="Unbound worker pinned to CPU 0; its other threads, dnsperf and collectors on 1-$(($(nproc) - 1))"
+echo "(unbound num-threads 1, dnsperf -c 4 -q 200, ${secs}s per run, $_p; $(nproc) CPUs: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1); module $so_orig)"
