@@ -25,6 +25,7 @@
 #include "util/module.h"
 #include "util/storage/slabhash.h"
 #include "util/data/msgreply.h"
+#include "util/data/dname.h"
 #include "sldns/pkthdr.h"
 #include "sldns/rrdef.h"
 #include <errno.h>
@@ -184,6 +185,10 @@ struct flush_arg {
 	struct icpguard_env* ie;
 	/** view on the new snapshot, NULL for a full flush */
 	struct ig_view* view;
+	/** or: these names (wire, with their subtrees), n of them */
+	uint8_t (*names)[IG_NAME_MAX];
+	/** count of names */
+	int nnames;
 	/** the time entries are set to expire at */
 	time_t expired;
 	/** entries expired */
@@ -202,9 +207,14 @@ flush_entry(struct lruhash_entry* e, void* arg)
 	/* everything but a plain positive answer may hide an alias or be a
 	 * policy answer (they carry an authority SOA): expire it; rrset
 	 * data is not read here, it is not locked */
-	hit = !fa->view || d->an_numrrsets != 1 || d->ns_numrrsets != 0 ||
+	hit = (!fa->view && !fa->names) || d->an_numrrsets != 1 ||
+		d->ns_numrrsets != 0 ||
 		FLAGS_GET_RCODE(d->flags) != LDNS_RCODE_NOERROR;
-	if(!hit) {
+	if(!hit && fa->names) {
+		int i;
+		for(i = 0; i < fa->nnames && !hit; i++)
+			hit = dname_subdomain_c(k->key.qname, fa->names[i]);
+	} else if(!hit) {
 		uint8_t key[IG_KEY_MAX];
 		size_t labelend[IG_LABELS_MAX];
 		int nl;
@@ -227,11 +237,87 @@ flush_cache(struct icpguard_env* ie, struct ig_view* view)
 	if(!ie->env || !ie->env->msg_cache) return 0;
 	fa.ie = ie;
 	fa.view = view;
+	fa.names = NULL;
+	fa.nnames = 0;
 	fa.expired = time(NULL) - 1;
 	fa.count = 0;
 	slabhash_traverse(ie->env->msg_cache, 1, &flush_entry, &fa);
 	atomic_fetch_add(&ie->stats.expired, fa.count);
 	return fa.count;
+}
+
+/**
+ * Orders whose state changed between two instants (they became effective,
+ * expired or were lifted) change verdicts without a new snapshot: expire
+ * the cached answers of their targets.  Called by the watch thread each
+ * tick with the previous tick's time.
+ */
+static void
+order_transitions(struct icpguard_env* ie, int64_t last, int64_t now)
+{
+	static uint8_t names[256][IG_NAME_MAX];
+	int i, n = 0;
+	for(i = 0; i < IG_SLOT_COUNT; i++) {
+		struct ig_snapshot* s;
+		struct ig_view v;
+		MDB_cursor* c;
+		MDB_val k, val;
+		int rc;
+		pthread_mutex_lock(&ie->lock);
+		s = ie->slot[i].current;
+		if(s) ig_snapshot_ref(s);
+		pthread_mutex_unlock(&ie->lock);
+		if(!s) continue;
+		if(!ig_view_begin(s, &v)) {
+			ig_snapshot_unref(s);
+			continue;
+		}
+		ig_snapshot_unref(s);
+		if(mdb_cursor_open(v.txn, ig_view_dbi(&v, IG_DB_ORDER), &c) != 0) {
+			ig_view_end(&v);
+			continue;
+		}
+		rc = mdb_cursor_get(c, &k, &val, MDB_FIRST);
+		while(rc == 0) {
+			char id[64];
+			struct ig_order o;
+			if(k.mv_size < sizeof(id)) {
+				memcpy(id, k.mv_data, k.mv_size);
+				id[k.mv_size] = 0;
+				if(ig_view_order(&v, id, &o) &&
+					ig_order_active(&o, last) !=
+					ig_order_active(&o, now)) {
+					size_t pos = 0;
+					const char* t;
+					int sub;
+					size_t wl;
+					const char* err;
+					log_info("icpguard: order %s %s", id,
+						ig_order_active(&o, now) ?
+						"in force" : "no longer in force");
+					while(n < 256 && ig_order_target_next(&o,
+						&pos, &t, &sub))
+						if(ig_name_from_text(t, names[n],
+							&wl, &err))
+							n++;
+				}
+			}
+			rc = mdb_cursor_get(c, &k, &val, MDB_NEXT);
+		}
+		mdb_cursor_close(c);
+		ig_view_end(&v);
+	}
+	if(n > 0 && ie->env && ie->env->msg_cache) {
+		struct flush_arg fa;
+		fa.ie = ie;
+		fa.view = NULL;
+		fa.names = names;
+		fa.nnames = n;
+		fa.expired = time(NULL) - 1;
+		fa.count = 0;
+		slabhash_traverse(ie->env->msg_cache, 1, &flush_entry, &fa);
+		atomic_fetch_add(&ie->stats.expired, fa.count);
+	}
 }
 
 /** sleep ms milliseconds unless stopping; returns 0 when stopping */
@@ -349,7 +435,13 @@ watch_main(void* arg)
 		snprintf(host, sizeof(host), "%s", ie->cfg.audit_identity);
 	else if(gethostname(host, sizeof(host)) != 0 || strchr(host, '"'))
 		snprintf(host, sizeof(host), "unbound");
+	int64_t last = (int64_t)time(NULL);
 	while(nap(ie, ie->cfg.poll_ms)) {
+		int64_t now = (int64_t)time(NULL);
+		if(now != last) {
+			order_transitions(ie, last, now);
+			last = now;
+		}
 		/* order hit counts, about once a second */
 		ticks += ie->cfg.poll_ms;
 		if(ticks >= 1000) {
