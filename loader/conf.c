@@ -125,6 +125,8 @@ apply(struct loader_cfg* c, const char* key, char* v)
 		return path_in(v, c->pidfile, sizeof(c->pidfile), 1);
 	if(!strcmp(key, "tls-ca"))
 		return path_in(v, c->tls_ca, sizeof(c->tls_ca), 1);
+	if(!strcmp(key, "exemptions"))
+		return path_in(v, c->exemptions, sizeof(c->exemptions), 1);
 	if(!strcmp(key, "status-listen")) {
 		const char* colon = strrchr(v, ':');
 		if(*v == 0) { c->status_listen[0] = 0; return NULL; }
@@ -150,6 +152,25 @@ apply(struct loader_cfg* c, const char* key, char* v)
 		if(!strcmp(v, "syslog")) c->syslog = 1;
 		else if(!strcmp(v, "stderr")) c->syslog = 0;
 		else return "want stderr or syslog";
+		return NULL;
+	}
+	if(!strcmp(key, "orders-snapshot"))
+		return path_in(v, c->orders_snapshot, sizeof(c->orders_snapshot),
+			1);
+	if(!strcmp(key, "order-keys")) {
+		char* save = NULL, *t;
+		int i;
+		c->norder_keys = 0;
+		for(t = strtok_r(v, ", \t", &save); t;
+			t = strtok_r(NULL, ", \t", &save)) {
+			for(i = 0; i < c->nkeys; i++)
+				if(!strcmp(c->key[i].name, t)) break;
+			if(i == c->nkeys) return "key name not defined by an "
+				"earlier 'key:' line";
+			if(c->norder_keys == LOADER_MAX_KEYS) return "too many";
+			snprintf(c->order_keys[c->norder_keys++],
+				sizeof(c->order_keys[0]), "%s", t);
+		}
 		return NULL;
 	}
 	if(!strcmp(key, "key")) return key_line(c, v);

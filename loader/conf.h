@@ -51,6 +51,8 @@ struct loader_cfg {
 	char status_listen[256];
 	/** CA file for https ("" system default) */
 	char tls_ca[1024];
+	/** operator exemptions, a local source file ("" none) */
+	char exemptions[1024];
 	/** snapshots kept for rollback */
 	int keep;
 	/** largest allowed filing shrink, percent */
@@ -67,6 +69,12 @@ struct loader_cfg {
 	struct loader_key_cfg key[LOADER_MAX_KEYS];
 	/** count */
 	int nkeys;
+	/** the order snapshot the module reads ("" : orders off) */
+	char orders_snapshot[1024];
+	/** names of the keys allowed to sign orders */
+	char order_keys[LOADER_MAX_KEYS][64];
+	/** count */
+	int norder_keys;
 	/** feeds */
 	struct loader_feed_cfg feed[LOADER_MAX_FEEDS];
 	/** count */

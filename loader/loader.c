@@ -646,10 +646,11 @@ checkconf(struct loader_cfg* c, const char* path)
 	printf("# %s: good\nsnapshot: %s\nstate-dir: %s\npidfile: %s\n"
 		"status-listen: %s\nkeep-snapshots: %d\nmax-shrink: %d%%\n"
 		"poll-interval: %d\nretry-min: %d\nretry-max: %d\ntimeout: %d\n"
-		"log: %s\ntls-ca: %s\n", path, c->snapshot, c->state_dir,
+		"log: %s\ntls-ca: %s\nexemptions: %s\n", path, c->snapshot,
+		c->state_dir,
 		c->pidfile, c->status_listen, c->keep, c->max_shrink,
 		c->interval, c->retry_min, c->retry_max, c->timeout,
-		c->syslog ? "syslog" : "stderr", c->tls_ca);
+		c->syslog ? "syslog" : "stderr", c->tls_ca, c->exemptions);
 	for(i = 0; i < c->nkeys; i++) {
 		if(!ig_keyring_add(&kr, c->key[i].name, c->key[i].path, err,
 			sizeof(err))) {
@@ -772,6 +773,10 @@ main(int argc, char** argv)
 		loader_log(&L, LOG_ERR, "%s", err);
 		return 1;
 	}
+	if(!orders_open(&L, err, sizeof(err))) {
+		loader_log(&L, LOG_ERR, "orders: %s", err);
+		return 1;
+	}
 	if(!(L.base = event_base_new()) ||
 		!(L.timer = evtimer_new(L.base, cycle_cb, &L))) {
 		loader_log(&L, LOG_ERR, "cannot make the event loop");
@@ -811,6 +816,7 @@ main(int argc, char** argv)
 		json_decref(L.feed[i].latest);
 		json_decref(L.feed[i].plan);
 	}
+	orders_close(&L);
 	state_close(L.state);
 	ig_keyring_free(&L.keys);
 	if(L.ssl) SSL_CTX_free(L.ssl);

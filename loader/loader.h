@@ -25,6 +25,7 @@
 #include "loader/feed.h"
 #include "loader/publish.h"
 #include "loader/state.h"
+#include "loader/orders.h"
 
 /** one feed at run time */
 struct feed_rt {
@@ -118,6 +119,8 @@ struct loader {
 	double last_publish_s, publish_s_sum, publish_s_max;
 	/** last publish message */
 	char publish_msg[2048];
+	/** takedown orders (loader/orders.h), NULL when not configured */
+	struct loader_orders* orders;
 };
 
 /** log a line (stderr or syslog) */

@@ -79,13 +79,14 @@ status_cb(struct evhttp_request* req, void* arg)
 			"rejected", codes_json(f->rej, f->nrej),
 			"refused", codes_json(f->refused, f->nrefused)));
 	}
-	j = json_pack("{s:s,s:i,s:I,s:o,s:{s:I,s:I,s:I,s:f,s:s},s:o,s:i}",
+	j = json_pack("{s:s,s:i,s:I,s:o,s:{s:I,s:I,s:I,s:f,s:s},s:o,s:i,s:i}",
 		"version", PACKAGE_VERSION, "pid", (int)getpid(), "started",
 		(json_int_t)L->started, "snapshot", snap, "publish",
 		"count", (json_int_t)L->publishes, "failures",
 		(json_int_t)L->publish_failures, "last", (json_int_t)
 		L->last_publish, "last_seconds", L->last_publish_s, "message",
-		L->publish_msg, "feeds", feeds, "orders_pending", 0);
+		L->publish_msg, "feeds", feeds, "orders_pending", 0, "orders",
+		orders_count(L));
 	text = j ? json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(j);
 	if(!b || !text) {
@@ -201,8 +202,9 @@ metrics_cb(struct evhttp_request* req, void* arg)
 static void
 other_cb(struct evhttp_request* req, void* arg)
 {
-	(void)arg;
-	evhttp_send_error(req, 404, "try /status or /metrics");
+	struct loader* L = (struct loader*)arg;
+	if(orders_http_other(L, req)) return;
+	evhttp_send_error(req, 404, "try /status, /metrics or /orders");
 }
 
 int
@@ -227,6 +229,7 @@ status_start(struct loader* L, char* err, size_t errlen)
 	evhttp_set_cb(L->http, "/status", status_cb, L);
 	evhttp_set_cb(L->http, "/metrics", metrics_cb, L);
 	evhttp_set_gencb(L->http, other_cb, L);
+	if(L->orders) orders_http_register(L, L->http);
 	if(evhttp_bind_socket(L->http, host, (unsigned short)port) != 0) {
 		snprintf(err, errlen, "status: cannot listen on %s",
 			L->cfg.status_listen);

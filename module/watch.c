@@ -333,10 +333,48 @@ nap(struct icpguard_env* ie, int ms)
 	return !atomic_load(&ie->stopping);
 }
 
+/**
+ * A second expiry pass, 300 ms after a swap: it catches answers that were
+ * being decided on the old snapshot during the first pass.  The watch
+ * thread keeps polling meanwhile (a takedown order right after another
+ * must not wait); one pass is pending at a time.
+ */
+struct reflush {
+	/** the snapshot that was swapped in (a reference), NULL if none */
+	struct ig_snapshot* snap;
+	/** expire everything instead of its changed names */
+	int full;
+	/** when, CLOCK_MONOTONIC ms */
+	int64_t at_ms;
+};
+
+/** monotonic milliseconds */
+static int64_t
+mono_ms(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/** run (if due, or force) and clear the pending second pass */
+static void
+reflush_run(struct icpguard_env* ie, struct reflush* rf, int force)
+{
+	struct ig_view view;
+	if(!rf->snap || (!force && mono_ms() < rf->at_ms)) return;
+	if(ig_view_begin(rf->snap, &view)) {
+		(void)flush_cache(ie, rf->full ? NULL : &view);
+		ig_view_end(&view);
+	}
+	ig_snapshot_unref(rf->snap);
+	rf->snap = NULL;
+}
+
 /** try the file at a slot's path; swap it in when good */
 static void
 try_swap(struct icpguard_env* ie, int i, const struct file_id* id,
-	struct file_id* refused)
+	struct file_id* refused, struct reflush* rf)
 {
 	struct icpguard_slot* sl = &ie->slot[i];
 	struct ig_snapshot* s, *old;
@@ -370,10 +408,15 @@ try_swap(struct icpguard_env* ie, int i, const struct file_id* id,
 	ig_snapshot_unref(old);
 	if(!ig_view_begin(s, &view)) return;
 	n = flush_cache(ie, full ? NULL : &view);
-	if(nap(ie, 300)) n += flush_cache(ie, full ? NULL : &view);
+	ig_view_end(&view);
 	verbose(VERB_OPS, "icpguard: expired %lu cached messages after the "
 		"swap (%s)", n, full ? "all" : "changed names");
-	ig_view_end(&view);
+	/* the previous swap's second pass now, this one's in 300 ms */
+	reflush_run(ie, rf, 1);
+	ig_snapshot_ref(s);
+	rf->snap = s;
+	rf->full = full;
+	rf->at_ms = mono_ms() + 300;
 }
 
 /** write the counters as Prometheus text (temp file + rename) */
@@ -427,6 +470,7 @@ watch_main(void* arg)
 {
 	struct icpguard_env* ie = (struct icpguard_env*)arg;
 	struct file_id refused[IG_SLOT_COUNT];
+	struct reflush rf = { NULL, 0, 0 };
 	int i, ticks = 0;
 	char host[128];
 	memset(refused, 0, sizeof(refused));
@@ -460,9 +504,11 @@ watch_main(void* arg)
 			if(file_id_same(&ie->slot[i], &id) ||
 				memcmp(&id, &refused[i], sizeof(id)) == 0)
 				continue;
-			try_swap(ie, i, &id, &refused[i]);
+			try_swap(ie, i, &id, &refused[i], &rf);
 		}
+		reflush_run(ie, &rf, 0);
 	}
+	if(rf.snap) ig_snapshot_unref(rf.snap);
 	return NULL;
 }
 

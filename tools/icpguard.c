@@ -34,6 +34,7 @@ static const struct command commands[] = {
 	{ "build", ig_cmd_build, "build a snapshot from source files" },
 	{ "explain", ig_cmd_explain, "explain the verdict for a name" },
 	{ "info", ig_cmd_info, "print a snapshot's identity and counts" },
+	{ "order", ig_cmd_order, "sign, send, lift, show and report takedown orders" },
 	{ "registrar", ig_cmd_registrar, "registrar audit: unfiled parking/forwarding, blacklist, orders" },
 	{ "checkconf", ig_cmd_checkconf, "check the module configuration file" },
 	{ "audit", ig_cmd_audit, "convert dnstap audit records to JSON lines or CSV" },

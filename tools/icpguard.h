@@ -17,6 +17,8 @@ typedef int (*ig_cmd_fn)(int argc, char** argv);
 int ig_cmd_build(int argc, char** argv);
 /** explain a verdict */
 int ig_cmd_explain(int argc, char** argv);
+/** takedown orders */
+int ig_cmd_order(int argc, char** argv);
 /** registrar audit */
 int ig_cmd_registrar(int argc, char** argv);
 /** check the module configuration */

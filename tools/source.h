@@ -13,6 +13,7 @@
 #include <jansson.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "lib/timefmt.h"
 
 /** an open source file */
 struct ig_source {
@@ -62,18 +63,7 @@ const char* ig_field_str(json_t* row, const char* key);
  */
 int ig_field_bool(json_t* row, const char* key, int dflt);
 
-/**
- * Parse a time: unix seconds, "YYYY-MM-DD" (00:00 UTC+8, Beijing time),
- * or "YYYY-MM-DDTHH:MM[:SS]" with an optional "Z" or "+HH:MM" offset
- * (none means UTC+8).
- * @return 1 ok, 0 bad.
- */
-int ig_parse_time(const char* s, int64_t* out);
-
 /** Field as a time (string or integer); absent gives dflt. -1 invalid. */
 int ig_field_time(json_t* row, const char* key, int64_t dflt, int64_t* out);
-
-/** Format a unix time as ISO 8601 in UTC+8 into buf (32 bytes). */
-char* ig_format_time(int64_t t, char* buf, size_t buflen);
 
 #endif /* ICPGUARD_SOURCE_H */
