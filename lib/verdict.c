@@ -50,6 +50,10 @@ struct walk {
 	unsigned uany;
 	/** level of the nearest filing, -1 if none */
 	int filing_level;
+	/** exempt: -1 not known yet, else 0/1 (libpsl is asked once) */
+	int exempt;
+	/** level of the operator exemption that matched, -1 none */
+	int exempt_level;
 	/** that filing */
 	struct ig_filing filing;
 };
@@ -65,6 +69,8 @@ walk_name(struct ig_view* v, struct ig_view* u, const uint8_t* wire,
 	w->any = 0;
 	w->uany = 0;
 	w->filing_level = -1;
+	w->exempt = -1;
+	w->exempt_level = -1;
 	for(i = 0; u && i < w->nl; i++) {
 		w->uflags[i] = (uint8_t)ig_view_name(u, w->key, w->labelend[i],
 			NULL);
@@ -195,7 +201,7 @@ rule_listed(struct ig_view* v, struct ig_view* u, struct walk* ws, int n,
  * @param lvl_out: level of the matching operator exemption, or -1.
  */
 static int
-name_exempt(struct ig_view* v, const struct walk* w, int* lvl_out)
+name_exempt_find(struct ig_view* v, const struct walk* w, int* lvl_out)
 {
 	int lvl;
 	char text[1024];
@@ -226,9 +232,19 @@ name_exempt(struct ig_view* v, const struct walk* w, int* lvl_out)
 	return ig_name_is_public_suffix(text);
 }
 
+/** name_exempt_find, remembered in the walk */
+static int
+name_exempt(struct ig_view* v, struct walk* w, int* lvl_out)
+{
+	if(w->exempt < 0)
+		w->exempt = name_exempt_find(v, w, &w->exempt_level);
+	*lvl_out = w->exempt_level;
+	return w->exempt;
+}
+
 /** is the name covered by an active filing (or exempt)? */
 static int
-name_filed(struct ig_view* v, const struct walk* w)
+name_filed(struct ig_view* v, struct walk* w)
 {
 	int lvl;
 	if(w->filing_level >= 0 && w->filing.status == IG_FILING_ACTIVE)
