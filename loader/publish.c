@@ -6,6 +6,8 @@
  */
 #include "config.h"
 #include "loader/publish.h"
+#include "lib/validate.h"
+#include "tools/source.h"
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -121,6 +123,87 @@ make_live(const struct loader_cfg* cfg, const char* kept, char* err,
 	return 1;
 }
 
+/** the identity of the exemptions file: "MTIME_NS-SIZE", "" if none */
+static int
+exemptions_id(const struct loader_cfg* cfg, char* out, size_t outlen)
+{
+	struct stat st;
+	out[0] = 0;
+	if(!cfg->exemptions[0]) return 1;
+	if(stat(cfg->exemptions, &st) != 0) return 0;
+	snprintf(out, outlen, "%lld.%09ld-%lld", (long long)st.st_mtim.tv_sec,
+		st.st_mtim.tv_nsec, (long long)st.st_size);
+	return 1;
+}
+
+/**
+ * Write the operator exemptions (a local JSON-lines/CSV file with name,
+ * subtree, note, as for `icpguard build`).  Bad rows go to
+ * quarantine/exemptions.jsonl; a file that cannot be read fails the
+ * publish (the snapshot in force keeps its exemptions).
+ */
+static int
+write_exemptions(const struct loader_cfg* cfg, struct ig_writer* w,
+	char* err, size_t errlen)
+{
+	struct ig_source src;
+	char id[128], qpath[2100], rerr[256];
+	json_t* row;
+	FILE* q;
+	if(!cfg->exemptions[0]) return 1;
+	if(!exemptions_id(cfg, id, sizeof(id)) ||
+		!ig_source_open(&src, cfg->exemptions)) {
+		snprintf(err, errlen, "exemptions %s: %s", cfg->exemptions,
+			strerror(errno));
+		return 0;
+	}
+	snprintf(qpath, sizeof(qpath), "%s/quarantine/exemptions.jsonl",
+		cfg->state_dir);
+	q = fopen(qpath, "w");
+	while(ig_source_next(&src, &row, rerr, sizeof(rerr))) {
+		uint8_t wire[IG_NAME_MAX];
+		struct ig_reject rj;
+		struct ig_exempt e;
+		int sub = -1, good;
+		if(!row) {
+			ig_reject_set(&rj, NULL, "malformed", "%s", rerr);
+			good = 0;
+		} else if((good = ig_valid_name("name", ig_field_str(row,
+			"name"), wire, &rj)) &&
+			(sub = ig_field_bool(row, "subtree", 1)) < 0)
+			good = ig_reject_set(&rj, "subtree", "bad_bool",
+				"not a boolean");
+		if(good) {
+			e.subtree = sub;
+			e.note = ig_field_str(row, "note");
+			if(!ig_writer_exempt(w, wire, &e)) {
+				snprintf(err, errlen, "%s", ig_writer_error(w));
+				json_decref(row);
+				ig_source_close(&src);
+				if(q) fclose(q);
+				return 0;
+			}
+		} else if(q) {
+			json_t* j = json_pack("{s:s,s:I,s:s?,s:s,s:s}", "file",
+				cfg->exemptions, "line", (json_int_t)src.line,
+				"field", rj.field, "code", rj.code, "reason",
+				rj.msg);
+			char* t = j ? json_dumps(j, JSON_COMPACT) : NULL;
+			if(t) fprintf(q, "%s\n", t);
+			free(t);
+			json_decref(j);
+		}
+		json_decref(row);
+	}
+	ig_source_close(&src);
+	if(q) fclose(q);
+	if(!ig_writer_meta(w, "source.exemptions", id)) {
+		snprintf(err, errlen, "%s", ig_writer_error(w));
+		return 0;
+	}
+	return 1;
+}
+
 /** drop kept snapshots beyond the newest cfg->keep */
 static void
 prune(const struct loader_cfg* cfg)
@@ -166,7 +249,8 @@ loader_publish(struct loader_state* st, const struct loader_cfg* cfg,
 		ig_snapshot_unref(prev);
 		return 0;
 	}
-	ok = state_write_snapshot(st, w, &out->records, err, errlen);
+	ok = state_write_snapshot(st, w, &out->records, err, errlen) &&
+		write_exemptions(cfg, w, err, errlen);
 	if(ok && !(ok = ig_writer_meta(w, "source", "icpguard-loader")))
 		snprintf(err, errlen, "%s", ig_writer_error(w));
 	if(ok) {
@@ -214,6 +298,13 @@ loader_needs_publish(struct loader_state* st, const struct loader_cfg* cfg)
 			ig_feed_kind_name((Icpguard__Feed__Kind)i));
 		m = ig_view_meta(&v, key);
 		if(fi.serial != (m ? strtoull(m, NULL, 10) : 0)) need = 1;
+	}
+	if(!need && cfg->exemptions[0]) {
+		char id[128];
+		const char* m = ig_view_meta(&v, "source.exemptions");
+		/* an unreadable file is reported by the publish it causes */
+		if(!exemptions_id(cfg, id, sizeof(id)) || !m || strcmp(id, m))
+			need = 1;
 	}
 	ig_view_end(&v);
 	ig_snapshot_unref(s);

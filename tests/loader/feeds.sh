@@ -214,8 +214,25 @@ rc=$?
 LOADER_PID=""
 t_check "SIGTERM: exit 0, pidfile removed" test "$rc/$(test -e "$W/loader.pid"; echo $?)" = "0/1"
 
-# ------------------------------------------------------------ rollback
+# ------------------------------------------------------------ exemptions
+# operator exemptions come from a local file, published with the feeds
+{ cat "$SAMPLE/exemptions.jsonl"; echo '{"name":"bad..name.cn"}'; } >"$W/src/ex.jsonl"
 sed -i '/^bogus-key/d' "$W/loader.conf"
+echo "exemptions: $W/src/ex.jsonl" >>"$W/loader.conf"
+before=$(snap_serial)
+loader_once
+t_eq "exemptions: published with the feeds (5 good, serial +1)" \
+	"$?/$(snap_meta count.exempt)/$(snap_serial)" "0/5/$((before + 1))"
+t_check "exemptions: the bad row is quarantined with its line" \
+	grep -q '"line":6,"field":"name","code":"bad_name"' "$W/state/quarantine/exemptions.jsonl"
+loader_once
+t_eq "exemptions: unchanged file, no new snapshot" "$(snap_serial)" "$((before + 1))"
+sed -i '1d' "$W/src/ex.jsonl"
+loader_once
+t_eq "exemptions: a changed file is published (4, everything marked changed)" \
+	"$(snap_meta count.exempt)/$(snap_meta changed_all)/$(snap_serial)" "4/1/$((before + 2))"
+
+# ------------------------------------------------------------ rollback
 cur=$(snap_serial)
 "$LOADER" -c "$W/loader.conf" rollback >"$W/rollback.out" 2>&1
 t_eq "rollback: previous kept snapshot in force" "$?/$(snap_serial)" "0/$((cur - 1))"
