@@ -359,7 +359,10 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 	uint8_t buf[2 + sizeof(ede->text)];
 	size_t tl;
 	(void)rcode; (void)start_time; (void)id;
-	if(!ie || !region)
+	/* the common case first, in a few instructions: a positive answer
+	 * without an authority section is never a policy answer */
+	if(!ie || !region || !rep || (rep->ns_numrrsets == 0 &&
+		!ie->audit.iothr))
 		return 1;
 	if(!icpguard_policy_mark(rep, &mark)) {
 		if(icpguard_audit_sample(ie))
