@@ -235,6 +235,9 @@ void ig_json_string(FILE* out, const char* s, size_t len);
  * ig_json_string. */
 void ig_csv_field(FILE* out, const char* s);
 
+/** ig_csv_field (NULL is empty), then a comma, or a newline when last. */
+void ig_csv_cell(FILE* out, const char* s, int last);
+
 /**
  * Format a time as ISO 8601 in Beijing time (UTC+8) with microseconds:
  * "2024-05-01T20:00:00.123456+08:00".  buf: 48 bytes.

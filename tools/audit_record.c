@@ -519,3 +519,10 @@ ig_audit_print(FILE* out, const struct ig_audit_rec* r,
 	if(!o->csv) putc('}', out);
 	putc('\n', out);
 }
+
+void
+ig_csv_cell(FILE* out, const char* s, int last)
+{
+	ig_csv_field(out, s ? s : "");
+	fputc(last ? '\n' : ',', out);
+}

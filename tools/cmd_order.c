@@ -11,6 +11,7 @@
  */
 #include "config.h"
 #include "tools/icpguard.h"
+#include "tools/audit.h"
 #include "tools/http_client.h"
 #include "loader/order.h"
 #include "lib/timefmt.h"
@@ -208,23 +209,6 @@ execution(json_t* o, char** stats, int nstats)
 	return r;
 }
 
-/** CSV field */
-static void
-csv(const char* s, int last)
-{
-	const char* p;
-	if(!s) s = "";
-	if(strpbrk(s, ",\"\n")) {
-		putchar('"');
-		for(p = s; *p; p++) {
-			if(*p == '"') putchar('"');
-			putchar(*p);
-		}
-		putchar('"');
-	} else fputs(s, stdout);
-	putchar(last ? '\n' : ',');
-}
-
 int
 ig_cmd_order(int argc, char** argv)
 {
@@ -353,23 +337,23 @@ ig_cmd_order(int argc, char** argv)
 				snprintf(n2, sizeof(n2), "%lld", (long long)
 					json_integer_value(json_object_get(x,
 					"hits")));
-				csv(json_string_value(json_object_get(x, "id")), 0);
-				csv(json_string_value(json_object_get(x,
+				ig_csv_cell(stdout, json_string_value(json_object_get(x, "id")), 0);
+				ig_csv_cell(stdout, json_string_value(json_object_get(x,
 					"doc_no")), 0);
-				csv(json_string_value(json_object_get(x, "unit")),
+				ig_csv_cell(stdout, json_string_value(json_object_get(x, "unit")),
 					0);
-				csv(json_string_value(json_object_get(x,
+				ig_csv_cell(stdout, json_string_value(json_object_get(x,
 					"reason")), 0);
-				csv(json_string_value(json_object_get(x,
+				ig_csv_cell(stdout, json_string_value(json_object_get(x,
 					"received")), 0);
-				csv(n1, 0);
-				csv(json_string_value(json_object_get(x,
+				ig_csv_cell(stdout, n1, 0);
+				ig_csv_cell(stdout, json_string_value(json_object_get(x,
 					"published")), 0);
-				csv(json_string_value(json_object_get(x,
+				ig_csv_cell(stdout, json_string_value(json_object_get(x,
 					"lifted")), 0);
-				csv(json_string_value(json_object_get(x,
+				ig_csv_cell(stdout, json_string_value(json_object_get(x,
 					"first_enforced")), 0);
-				csv(n2, 1);
+				ig_csv_cell(stdout, n2, 1);
 			} else {
 				char* t = json_dumps(x, JSON_COMPACT |
 					JSON_PRESERVE_ORDER);

@@ -12,7 +12,7 @@
  */
 #include "config.h"
 #include "tools/icpguard.h"
-#include "tools/source.h"
+#include "tools/audit.h"
 #include "lib/verdict.h"
 #include <getopt.h>
 #include <jansson.h>
@@ -35,22 +35,6 @@ registrar_usage(FILE* out)
 "exit: 0 nothing found, 1 findings listed, 2 error\n");
 }
 
-/** CSV field with quoting */
-static void
-csv_field(const char* s, int last)
-{
-	const char* p;
-	if(strpbrk(s, ",\"\n")) {
-		putchar('"');
-		for(p = s; *p; p++) {
-			if(*p == '"') putchar('"');
-			putchar(*p);
-		}
-		putchar('"');
-	} else fputs(s, stdout);
-	putchar(last ? '\n' : ',');
-}
-
 /** print one finding */
 static void
 finding(int csv, const char* reg, const char* domain, const char* issue,
@@ -63,13 +47,13 @@ finding(int csv, const char* reg, const char* domain, const char* issue,
 		IG_REGDOMAIN_FORWARDING) ? "|" : "",
 		(flags & IG_REGDOMAIN_FORWARDING) ? "forwarding" : "");
 	if(csv) {
-		csv_field(reg, 0);
-		csv_field(domain, 0);
-		csv_field(issue, 0);
-		csv_field(services, 0);
-		csv_field(v->id, 0);
-		csv_field(v->doc_no, 0);
-		csv_field(v->detail, 1);
+		ig_csv_cell(stdout, reg, 0);
+		ig_csv_cell(stdout, domain, 0);
+		ig_csv_cell(stdout, issue, 0);
+		ig_csv_cell(stdout, services, 0);
+		ig_csv_cell(stdout, v->id, 0);
+		ig_csv_cell(stdout, v->doc_no, 0);
+		ig_csv_cell(stdout, v->detail, 1);
 	} else {
 		json_t* o = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s,s:s,s:s}",
 			"registrar", reg, "domain", domain, "issue", issue,
