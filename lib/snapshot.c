@@ -185,6 +185,7 @@ ig_view_end(struct ig_view* v)
 	if(!v->snap) return;
 	if(v->range_cur) mdb_cursor_close(v->range_cur);
 	if(v->target_cur) mdb_cursor_close(v->target_cur);
+	if(v->name_cur) mdb_cursor_close(v->name_cur);
 	mdb_txn_abort(v->txn);
 	ig_snapshot_unref(v->snap);
 	memset(v, 0, sizeof(*v));
@@ -238,6 +239,47 @@ ig_view_name(struct ig_view* v, const uint8_t* key, size_t keylen,
 	if((flags & IG_NAME_FILING) && filing && !filing_decode(&d, filing))
 		flags &= ~IG_NAME_FILING;
 	return flags;
+}
+
+unsigned
+ig_view_walk(struct ig_view* v, const uint8_t* key, const size_t* labelend,
+	int nl, uint8_t* flags, struct ig_filing* filing, int* filing_level)
+{
+	unsigned any = 0;
+	int i;
+	memset(flags, 0, (size_t)nl);
+	*filing_level = -1;
+	if(!v->name_cur && mdb_cursor_open(v->txn, v->snap->dbi[IG_DB_NAME],
+		&v->name_cur) != 0)
+		return 0;
+	for(i = 0; i < nl; i++) {
+		MDB_val k, val;
+		k.mv_data = (void*)key;
+		k.mv_size = labelend[i];
+		if(mdb_cursor_get(v->name_cur, &k, &val, MDB_SET_RANGE) != 0)
+			break; /* nothing at or after this name */
+		if(k.mv_size == labelend[i] && memcmp(k.mv_data, key,
+			labelend[i]) == 0) {
+			struct ig_dec d = { val.mv_data, val.mv_size, 0, 0 };
+			struct ig_filing f;
+			unsigned fl = ig_dec_u8(&d);
+			if((fl & IG_NAME_FILING) && !filing_decode(&d, &f))
+				fl &= ~IG_NAME_FILING;
+			if(fl & IG_NAME_FILING) {
+				*filing = f;
+				*filing_level = i;
+			}
+			flags[i] = (uint8_t)fl;
+			any |= fl;
+			continue;
+		}
+		/* the next name is not this one: go deeper only when it lies
+		 * below this one */
+		if(k.mv_size <= labelend[i] || memcmp(k.mv_data, key,
+			labelend[i]) != 0)
+			break;
+	}
+	return any;
 }
 
 int

@@ -193,6 +193,8 @@ struct ig_view {
 	MDB_cursor* range_cur;
 	/** cursor on the order-target database, opened lazily */
 	MDB_cursor* target_cur;
+	/** cursor on the name database, opened lazily (ig_view_walk) */
+	MDB_cursor* name_cur;
 };
 
 /**
@@ -235,6 +237,19 @@ void ig_view_end(struct ig_view* v);
  */
 unsigned ig_view_name(struct ig_view* v, const uint8_t* key, size_t keylen,
 	struct ig_filing* filing);
+
+/**
+ * The flags at every ancestor of a name, from the TLD down: flags[i] for
+ * the ancestor with i+1 labels (key length labelend[i]).  One cursor walks
+ * down the name database: ancestors sort next to each other, so after the
+ * first lookup the others mostly stay on the same leaf page, and the walk
+ * stops at the first level below which no name exists (deeper flags 0).
+ * @param filing, filing_level: the nearest filing and its level (-1 none).
+ * @return the union of the flags.
+ */
+unsigned ig_view_walk(struct ig_view* v, const uint8_t* key,
+	const size_t* labelend, int nl, uint8_t* flags,
+	struct ig_filing* filing, int* filing_level);
 
 /** Blacklist entry at an exact name key. @return 1 found, 0 not. */
 int ig_view_blacklist(struct ig_view* v, const uint8_t* key, size_t keylen,

@@ -63,29 +63,20 @@ static void
 walk_name(struct ig_view* v, struct ig_view* u, const uint8_t* wire,
 	struct walk* w)
 {
-	int i;
+	struct ig_filing uf;
+	int ulevel;
 	w->wire = wire;
 	ig_name_wire_to_key(wire, w->key, w->labelend, &w->nl);
-	w->any = 0;
 	w->uany = 0;
-	w->filing_level = -1;
 	w->exempt = -1;
 	w->exempt_level = -1;
-	for(i = 0; u && i < w->nl; i++) {
-		w->uflags[i] = (uint8_t)ig_view_name(u, w->key, w->labelend[i],
-			NULL);
-		w->uany |= w->uflags[i];
-	}
-	for(i = 0; i < w->nl; i++) {
-		struct ig_filing f;
-		unsigned fl = ig_view_name(v, w->key, w->labelend[i], &f);
-		w->flags[i] = (uint8_t)fl;
-		w->any |= fl;
-		if(fl & IG_NAME_FILING) {
-			w->filing_level = i;
-			w->filing = f;
-		}
-	}
+	/* the order snapshot holds orders and urgent blacklist entries only:
+	 * its filings (none) are not used */
+	if(u)
+		w->uany = ig_view_walk(u, w->key, w->labelend, w->nl, w->uflags,
+			&uf, &ulevel);
+	w->any = ig_view_walk(v, w->key, w->labelend, w->nl, w->flags,
+		&w->filing, &w->filing_level);
 }
 
 /** copy the ancestor of w with lvl+1 labels into out as a wire name */
