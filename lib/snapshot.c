@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 
 /** an open snapshot */
@@ -154,6 +155,23 @@ ig_snapshot_unref(struct ig_snapshot* s)
 		free(s->path);
 		free(s);
 	}
+}
+
+int
+ig_snapshot_refs(const struct ig_snapshot* s)
+{
+	return atomic_load(&((struct ig_snapshot*)s)->refs);
+}
+
+void
+ig_snapshot_prefault(struct ig_snapshot* s)
+{
+	MDB_envinfo info;
+	MDB_stat st;
+	if(mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &st) == 0
+		&& info.me_mapaddr)
+		(void)madvise(info.me_mapaddr, (size_t)(info.me_last_pgno + 1) *
+			st.ms_psize, MADV_WILLNEED);
 }
 
 const struct ig_snapshot_info*

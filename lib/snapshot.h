@@ -214,6 +214,17 @@ void ig_snapshot_ref(struct ig_snapshot* s);
 /** Drop a reference; the last one closes and unmaps the file. Thread-safe. */
 void ig_snapshot_unref(struct ig_snapshot* s);
 
+/** The number of references now (for a caller that wants to drop the
+ * last one itself, at a time of its choosing). */
+int ig_snapshot_refs(const struct ig_snapshot* s);
+
+/**
+ * Ask the kernel to read the whole file into the page cache ahead
+ * (MADV_WILLNEED on the map), so that the first lookups after a swap do
+ * not each wait for a disk read.  Returns at once.
+ */
+void ig_snapshot_prefault(struct ig_snapshot* s);
+
 /** The identity read at open; valid while a reference is held. */
 const struct ig_snapshot_info* ig_snapshot_info(const struct ig_snapshot* s);
 

@@ -357,6 +357,47 @@ mono_ms(void)
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
+/**
+ * Old snapshots wait here until every worker has moved to the new one, so
+ * that the last reference (unmapping a file of gigabytes) is dropped by
+ * the watch thread, never by a worker in the middle of answering.
+ */
+#define IG_RETIRED_MAX 16
+struct retired {
+	/** snapshots the watch thread still holds */
+	struct ig_snapshot* snap[IG_RETIRED_MAX];
+	/** count */
+	int n;
+};
+
+/** drop the retired snapshots no worker uses any more (or all: force) */
+static void
+retired_release(struct retired* r, int force)
+{
+	int i, j = 0;
+	for(i = 0; i < r->n; i++) {
+		if(force || ig_snapshot_refs(r->snap[i]) == 1)
+			ig_snapshot_unref(r->snap[i]);
+		else r->snap[j++] = r->snap[i];
+	}
+	r->n = j;
+}
+
+/** keep an old snapshot until the workers let go of it */
+static void
+retire(struct retired* r, struct ig_snapshot* s)
+{
+	if(!s) return;
+	if(r->n == IG_RETIRED_MAX) {
+		/* a worker idle through 16 swaps: let it drop the oldest */
+		ig_snapshot_unref(r->snap[0]);
+		memmove(r->snap, r->snap + 1, sizeof(r->snap[0]) *
+			(IG_RETIRED_MAX - 1));
+		r->n--;
+	}
+	r->snap[r->n++] = s;
+}
+
 /** run (if due, or force) and clear the pending second pass */
 static void
 reflush_run(struct icpguard_env* ie, struct reflush* rf, int force)
@@ -374,7 +415,7 @@ reflush_run(struct icpguard_env* ie, struct reflush* rf, int force)
 /** try the file at a slot's path; swap it in when good */
 static void
 try_swap(struct icpguard_env* ie, int i, const struct file_id* id,
-	struct file_id* refused, struct reflush* rf)
+	struct file_id* refused, struct reflush* rf, struct retired* ret)
 {
 	struct icpguard_slot* sl = &ie->slot[i];
 	struct ig_snapshot* s, *old;
@@ -392,6 +433,8 @@ try_swap(struct icpguard_env* ie, int i, const struct file_id* id,
 		}
 		return;
 	}
+	/* start reading the new file in before the workers touch it */
+	ig_snapshot_prefault(s);
 	pthread_mutex_lock(&ie->lock);
 	old = sl->current;
 	sl->current = s;
@@ -405,7 +448,7 @@ try_swap(struct icpguard_env* ie, int i, const struct file_id* id,
 	log_info("icpguard: %s %s in force (was %s)", slot_name[i],
 		ig_snapshot_info(s)->ident,
 		old ? ig_snapshot_info(old)->ident : "none");
-	ig_snapshot_unref(old);
+	retire(ret, old);
 	if(!ig_view_begin(s, &view)) return;
 	n = flush_cache(ie, full ? NULL : &view);
 	ig_view_end(&view);
@@ -471,9 +514,11 @@ watch_main(void* arg)
 	struct icpguard_env* ie = (struct icpguard_env*)arg;
 	struct file_id refused[IG_SLOT_COUNT];
 	struct reflush rf = { NULL, 0, 0 };
+	struct retired ret;
 	int i, ticks = 0;
 	char host[128];
 	memset(refused, 0, sizeof(refused));
+	memset(&ret, 0, sizeof(ret));
 	log_thread_set(NULL);
 	if(ie->cfg.audit_identity[0])
 		snprintf(host, sizeof(host), "%s", ie->cfg.audit_identity);
@@ -504,11 +549,13 @@ watch_main(void* arg)
 			if(file_id_same(&ie->slot[i], &id) ||
 				memcmp(&id, &refused[i], sizeof(id)) == 0)
 				continue;
-			try_swap(ie, i, &id, &refused[i], &rf);
+			try_swap(ie, i, &id, &refused[i], &rf, &ret);
 		}
 		reflush_run(ie, &rf, 0);
+		retired_release(&ret, 0);
 	}
 	if(rf.snap) ig_snapshot_unref(rf.snap);
+	retired_release(&ret, 1);
 	return NULL;
 }
 
