@@ -259,6 +259,21 @@ ig_view_name(struct ig_view* v, const uint8_t* key, size_t keylen,
 	return flags;
 }
 
+/** remember the TLD walked last */
+static void
+view_tld_keep(struct ig_view* v, const uint8_t* key, size_t len,
+	uint8_t flags, int below)
+{
+	if(len > sizeof(v->tld_key)) {
+		v->tld_len = 0;
+		return;
+	}
+	memcpy(v->tld_key, key, len);
+	v->tld_len = len;
+	v->tld_flags = flags;
+	v->tld_below = (uint8_t)below;
+}
+
 unsigned
 ig_view_walk(struct ig_view* v, const uint8_t* key, const size_t* labelend,
 	int nl, uint8_t* flags, struct ig_filing* filing, int* filing_level)
@@ -272,10 +287,39 @@ ig_view_walk(struct ig_view* v, const uint8_t* key, const size_t* labelend,
 		return 0;
 	for(i = 0; i < nl; i++) {
 		MDB_val k, val;
+		if(i == 0 && v->tld_len && v->tld_len == labelend[0] &&
+			memcmp(v->tld_key, key, labelend[0]) == 0) {
+			/* the TLD as last time; a TLD holds no filing */
+			flags[0] = v->tld_flags;
+			any |= v->tld_flags;
+			if(!v->tld_below) break;
+			continue;
+		}
 		k.mv_data = (void*)key;
 		k.mv_size = labelend[i];
-		if(mdb_cursor_get(v->name_cur, &k, &val, MDB_SET_RANGE) != 0)
+		if(mdb_cursor_get(v->name_cur, &k, &val, MDB_SET_RANGE) != 0) {
+			if(i == 0) view_tld_keep(v, key, labelend[0], 0, 0);
 			break; /* nothing at or after this name */
+		}
+		if(i == 0) {
+			int exact = k.mv_size == labelend[0] && memcmp(k.mv_data,
+				key, labelend[0]) == 0;
+			uint8_t fl = exact && val.mv_size ?
+				((uint8_t*)val.mv_data)[0] : 0;
+			int below;
+			if(exact) {
+				/* is the next key below the TLD? */
+				MDB_val k2 = k, v2;
+				below = mdb_cursor_get(v->name_cur, &k2, &v2,
+					MDB_NEXT) == 0 && k2.mv_size > labelend[0] &&
+					memcmp(k2.mv_data, key, labelend[0]) == 0;
+			} else {
+				below = k.mv_size > labelend[0] && memcmp(
+					k.mv_data, key, labelend[0]) == 0;
+			}
+			if(!(fl & IG_NAME_FILING))
+				view_tld_keep(v, key, labelend[0], fl, below);
+		}
 		if(k.mv_size == labelend[i] && memcmp(k.mv_data, key,
 			labelend[i]) == 0) {
 			struct ig_dec d = { val.mv_data, val.mv_size, 0, 0 };

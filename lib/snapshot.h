@@ -195,6 +195,15 @@ struct ig_view {
 	MDB_cursor* target_cur;
 	/** cursor on the name database, opened lazily (ig_view_walk) */
 	MDB_cursor* name_cur;
+	/** the last TLD walked: its key (0 length: none), flags, and
+	 * whether any name lies below it; most queries share a few TLDs */
+	uint8_t tld_key[64];
+	/** its key length */
+	size_t tld_len;
+	/** its flags */
+	uint8_t tld_flags;
+	/** 1 if names exist below it */
+	uint8_t tld_below;
 };
 
 /**
