@@ -30,6 +30,17 @@ ig_reason_parse(const char* s)
 	return -1;
 }
 
+/** copy a string into a fixed buffer, cut to fit (snprintf "%s" without
+ * the format parsing: this is on every query's path) */
+static void
+copy_str(char* dst, size_t cap, const char* src)
+{
+	size_t n = strlen(src);
+	if(n >= cap) n = cap - 1;
+	memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
 /** one name and what the snapshot holds along its ancestors */
 struct walk {
 	/** the wire name */
@@ -99,7 +110,7 @@ verdict_init(struct ig_view* v, const struct ig_facts* f,
 	memcpy(out->name, f->qname, ig_name_wire_len(f->qname));
 	out->match[0] = 0;
 	out->serial = si->serial;
-	snprintf(out->snapshot, sizeof(out->snapshot), "%s", si->ident);
+	copy_str(out->snapshot, sizeof(out->snapshot), si->ident);
 }
 
 /** set a block verdict about chain name w matched at level lvl */
@@ -120,7 +131,7 @@ record_from(struct ig_view* v, struct ig_verdict* out)
 {
 	const struct ig_snapshot_info* si = ig_snapshot_info(v->snap);
 	out->serial = si->serial;
-	snprintf(out->snapshot, sizeof(out->snapshot), "%s", si->ident);
+	copy_str(out->snapshot, sizeof(out->snapshot), si->ident);
 }
 
 /** an active order at one level of a chain name, in view v */
@@ -132,8 +143,8 @@ order_at(struct ig_view* v, struct walk* w, int lvl, int64_t now,
 	if(!ig_view_order_at(v, w->key, w->labelend[lvl], lvl == w->nl - 1,
 		now, &o))
 		return 0;
-	snprintf(out->id, sizeof(out->id), "%s", o.id);
-	snprintf(out->doc_no, sizeof(out->doc_no), "%s", o.doc_no);
+	copy_str(out->id, sizeof(out->id), o.id);
+	copy_str(out->doc_no, sizeof(out->doc_no), o.doc_no);
 	snprintf(out->detail, sizeof(out->detail), "%s: %s", o.unit, o.reason);
 	record_from(v, out);
 	return block(out, IG_REASON_ORDER, w, lvl);
@@ -147,8 +158,8 @@ blacklist_at(struct ig_view* v, struct walk* w, int lvl,
 	struct ig_blacklist b;
 	if(!ig_view_blacklist(v, w->key, w->labelend[lvl], &b)) return 0;
 	if(!b.subtree && lvl != w->nl - 1) return 0;
-	snprintf(out->detail, sizeof(out->detail), "%s", b.reason);
-	snprintf(out->id, sizeof(out->id), "%s", b.source);
+	copy_str(out->detail, sizeof(out->detail), b.reason);
+	copy_str(out->id, sizeof(out->id), b.source);
 	record_from(v, out);
 	return block(out, IG_REASON_BLACKLIST, w, lvl);
 }
@@ -258,7 +269,7 @@ rule_redirect(struct ig_view* v, struct walk* ws, int n,
 			if(!(ws[i].flags[lvl] & IG_NAME_REDIRECT)) continue;
 			if(!ig_view_redirect_host(v, ws[i].key,
 				ws[i].labelend[lvl], &reg)) continue;
-			snprintf(out->id, sizeof(out->id), "%s", reg);
+			copy_str(out->id, sizeof(out->id), reg);
 			snprintf(out->detail, sizeof(out->detail),
 				"alias %s is a registrar forwarding/parking "
 				"host", ig_name_wire_to_text(ws[i].wire, t,
@@ -273,7 +284,7 @@ rule_redirect(struct ig_view* v, struct walk* ws, int n,
 		char t[64];
 		if(!ig_view_range(v, IG_RANGE_REDIRECT, &f->addr[i], NULL, &reg))
 			continue;
-		snprintf(out->id, sizeof(out->id), "%s", reg);
+		copy_str(out->id, sizeof(out->id), reg);
 		snprintf(out->detail, sizeof(out->detail), "address %s is a "
 			"registrar forwarding/parking endpoint",
 			ig_addr_to_text(&f->addr[i], t, sizeof(t)));
@@ -317,23 +328,22 @@ ig_decide(struct ig_view* v, const struct ig_facts* f,
 		out->reason = IG_REASON_FILED;
 		if(ws[0].filing_level >= 0) {
 			ancestor_wire(&ws[0], ws[0].filing_level, out->match);
-			snprintf(out->id, sizeof(out->id), "%s",
+			copy_str(out->id, sizeof(out->id),
 				ws[0].filing.number);
 		}
 		return 0;
 	}
 	/* why unfiled, for the record */
 	if(unfiled->filing_level >= 0) {
-		snprintf(out->id, sizeof(out->id), "%s",
-			unfiled->filing.number);
-		snprintf(out->detail, sizeof(out->detail), "filing %s",
+		copy_str(out->id, sizeof(out->id), unfiled->filing.number);
+		copy_str(out->detail, sizeof(out->detail),
 			unfiled->filing.status == IG_FILING_REVOKED ?
-			"revoked" : "cancelled");
+			"filing revoked" : "filing cancelled");
 	} else if(unfiled->nl > 0 && !(unfiled->flags[0] & IG_NAME_TLD)) {
-		snprintf(out->detail, sizeof(out->detail),
+		copy_str(out->detail, sizeof(out->detail),
 			"no filing; TLD not on the filable list");
 	} else {
-		snprintf(out->detail, sizeof(out->detail), "no filing");
+		copy_str(out->detail, sizeof(out->detail), "no filing");
 	}
 	if(f->answered && rule_redirect(v, ws, n, f, unfiled, out)) {
 		if(unfiled->filing_level >= 0)

@@ -27,6 +27,11 @@
 struct icpguard_qstate {
 	/** 1: the module saw this state arrive and took over caching */
 	int owned;
+	/** 1: before resolution the QNAME was filed or exempt (and not
+	 * blocked); an answer without aliases cannot change that */
+	int qname_passes;
+	/** the snapshot generation that verdict was taken on */
+	unsigned long generation;
 };
 
 /** the module state of a query's environment */
@@ -141,11 +146,14 @@ operate_arrive(struct icpguard_env* ie, struct module_qstate* qstate,
 		struct ig_verdict v;
 		memset(&f, 0, sizeof(f));
 		f.qname = qstate->qinfo.qname;
+		mq->generation = atomic_load(&ie->generation);
 		if(decide(ie, qstate, view, urgent, &f, &v,
 			"before resolution")) {
 			answer_policy(ie, qstate, id, &v);
 			return;
 		}
+		mq->qname_passes = (v.reason == IG_REASON_FILED ||
+			v.reason == IG_REASON_EXEMPT);
 		/* the module stores what it returns; the iterator and the
 		 * validator must not cache the raw answer.  With strict-cache
 		 * "unfiled", a filed or exempt QNAME keeps the iterator's
@@ -199,6 +207,15 @@ operate_done(struct icpguard_env* ie, struct module_qstate* qstate, int id)
 			msg_cache_remove(qstate->env, qstate->qinfo.qname,
 				qstate->qinfo.qname_len, qstate->qinfo.qtype,
 				qstate->qinfo.qclass, qstate->query_flags);
+		return;
+	}
+	/* a filed (or exempt) QNAME whose answer has no alias: addresses do
+	 * not matter for filed names, and the orders and blacklist were
+	 * checked on arrival against the same snapshots */
+	if(mq && mq->qname_passes && f.nalias == 0 &&
+		mq->generation == atomic_load(&ie->generation)) {
+		atomic_fetch_add(&ie->stats.verdicts[IG_REASON_FILED], 1);
+		if(owned) store_answer(qstate, qstate->return_msg);
 		return;
 	}
 	if(decide(ie, qstate, view, urgent, &f, &v, "on the answer")) {
