@@ -35,6 +35,9 @@
 #include <unistd.h>
 #include <pthread.h>
 
+static int encoder_start(struct icpguard_env* ie);
+static void encoder_stop(struct icpguard_env* ie);
+
 /** dnstap content type */
 static const char content_type[] = "protobuf:dnstap.Dnstap";
 
@@ -94,6 +97,11 @@ icpguard_audit_start(struct icpguard_env* ie)
 		snprintf(ie->audit.identity, sizeof(ie->audit.identity),
 			"icpguard");
 	ie->audit.identity[sizeof(ie->audit.identity) - 1] = 0;
+	if(!encoder_start(ie)) {
+		log_err("icpguard: cannot start the dnstap encoder thread");
+		fstrm_iothr_destroy(&ie->audit.iothr);
+		return 0;
+	}
 	if(c->audit_socket[0])
 		log_info("icpguard: dnstap audit to %s", c->audit_socket);
 	else log_info("icpguard: dnstap audit to %s port %d",
@@ -116,6 +124,7 @@ icpguard_audit_stop(struct icpguard_env* ie)
 	pthread_t th;
 	struct timespec until;
 	if(!ie->audit.iothr) return;
+	encoder_stop(ie);
 	/* fstrm_iothr_destroy flushes, sends STOP and waits for the
 	 * collector's FINISH without a timeout: a stalled collector would
 	 * hold Unbound's stop forever.  Wait 2 s, then leave it behind. */
@@ -248,32 +257,207 @@ policy_action(struct reply_info* rep, int monitor)
 	return DNSTAP__POLICY__ACTION__NODATA;
 }
 
+/** one captured record, waiting for the encoder thread */
+struct audit_event {
+	/** response time */
+	int64_t sec;
+	/** its nanoseconds */
+	uint32_t nsec;
+	/** client: family (0 none), protocol (1 udp, 2 tcp, 0 unknown) */
+	uint8_t family, proto;
+	/** client address and port */
+	uint8_t addr[16];
+	/** port */
+	uint16_t port;
+	/** the question */
+	uint8_t qname[IG_NAME_MAX];
+	/** its length */
+	uint16_t qname_len;
+	/** type and class */
+	uint16_t qtype, qclass;
+	/** response flags (rcode, QR, RA) */
+	uint16_t flags;
+	/** the policy SOA rdata (soa_len 0: none) */
+	uint8_t soa[IG_NAME_MAX * 2 + 24];
+	/** its length */
+	uint16_t soa_len;
+	/** a message encoded by the worker (answers with records, monitor
+	 * verdicts, samples), malloc'ed; NULL when synthesized from soa */
+	uint8_t* wire;
+	/** its length */
+	size_t wire_len;
+	/** 1: wire is a query message (no response) */
+	uint8_t wire_is_query;
+	/** policy part: has one, monitor, action */
+	uint8_t has_policy, monitor;
+	/** action */
+	int action;
+	/** reason, id, document, snapshot */
+	char reason[16], id[64], doc_no[160], snapshot[48];
+	/** matched name (wire) */
+	uint8_t match[IG_NAME_MAX];
+};
+
+/** bounded string copy */
+static void
+ev_str(char* dst, size_t cap, const char* src)
+{
+	size_t n = src ? strlen(src) : 0;
+	if(n >= cap) n = cap - 1;
+	if(n) memcpy(dst, src, n);
+	dst[n] = 0;
+}
+
+/** count a drop and say so now and then */
+static void
+audit_drop(struct icpguard_env* ie)
+{
+	unsigned long n = atomic_fetch_add(&ie->audit.dropped, 1) + 1;
+	if(n == 1 || n % 10000 == 0)
+		log_warn("icpguard: dnstap collector not keeping up: %lu "
+			"audit records dropped so far", n);
+}
+
 void
 icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
 	struct reply_info* rep, int cached, struct comm_reply* repinfo,
 	const struct icpguard_audit_policy* pol, struct regional* region)
 {
+	struct icpguard_audit* a = &ie->audit;
+	struct audit_event* e;
+	struct timespec now;
+	uint8_t* wire = NULL;
+	size_t wl = 0;
+	int is_query = 0, synth;
+	if(!a->iothr || !a->ring) return;
+	/* the collector is behind: drop before doing any work */
+	if(atomic_load_explicit(&a->inflight, memory_order_relaxed) >=
+		a->capacity) {
+		audit_drop(ie);
+		return;
+	}
+	/* a policy answer without answer records is rebuilt by the encoder
+	 * from its SOA; anything else is encoded here, while rep is valid */
+	synth = pol && pol->reason && !pol->monitor && pol->soa &&
+		pol->soa_len <= sizeof(e->soa) && rep && rep->an_numrrsets == 0;
+	if(!synth) {
+		uint8_t* w = encode_msg(qinfo, rep, cached, region, &wl);
+		if(!w && rep) {
+			w = encode_msg(qinfo, NULL, 0, region, &wl);
+			is_query = 1;
+		} else if(!rep) is_query = 1;
+		if(w && (wire = malloc(wl)) != NULL) memcpy(wire, w, wl);
+	}
+	clock_gettime(CLOCK_REALTIME, &now);
+	pthread_mutex_lock(&a->lock);
+	if(a->ring_head - a->ring_tail >= a->ring_size) {
+		pthread_mutex_unlock(&a->lock);
+		free(wire);
+		audit_drop(ie);
+		return;
+	}
+	e = &a->ring[a->ring_head % a->ring_size];
+	e->sec = now.tv_sec;
+	e->nsec = (uint32_t)now.tv_nsec;
+	e->family = 0;
+	e->proto = 0;
+	if(repinfo) {
+		struct sockaddr_storage* sa = &repinfo->client_addr;
+		if(sa->ss_family == AF_INET) {
+			struct sockaddr_in* s4 = (struct sockaddr_in*)sa;
+			memcpy(e->addr, &s4->sin_addr, 4);
+			e->port = ntohs(s4->sin_port);
+			e->family = 4;
+		} else if(sa->ss_family == AF_INET6) {
+			struct sockaddr_in6* s6 = (struct sockaddr_in6*)sa;
+			memcpy(e->addr, &s6->sin6_addr, 16);
+			e->port = ntohs(s6->sin6_port);
+			e->family = 6;
+		}
+		if(repinfo->c)
+			e->proto = repinfo->c->type == comm_udp ? 1 : 2;
+	}
+	e->qname_len = (uint16_t)(qinfo->qname_len <= sizeof(e->qname) ?
+		qinfo->qname_len : 0);
+	memcpy(e->qname, qinfo->qname, e->qname_len);
+	e->qtype = qinfo->qtype;
+	e->qclass = qinfo->qclass;
+	e->flags = rep ? rep->flags : 0;
+	e->soa_len = 0;
+	if(synth) {
+		memcpy(e->soa, pol->soa, pol->soa_len);
+		e->soa_len = (uint16_t)pol->soa_len;
+	}
+	e->wire = wire;
+	e->wire_len = wl;
+	e->wire_is_query = (uint8_t)is_query;
+	e->has_policy = pol && pol->reason;
+	if(e->has_policy) {
+		e->monitor = (uint8_t)pol->monitor;
+		e->action = policy_action(rep, pol->monitor);
+		ev_str(e->reason, sizeof(e->reason), pol->reason);
+		ev_str(e->id, sizeof(e->id), pol->id);
+		ev_str(e->doc_no, sizeof(e->doc_no), pol->doc_no);
+		ev_str(e->snapshot, sizeof(e->snapshot), pol->snapshot);
+		if(pol->match) memcpy(e->match, pol->match,
+			ig_name_wire_len(pol->match));
+		else e->match[0] = 0;
+	}
+	a->ring_head++;
+	pthread_mutex_unlock(&a->lock);
+	/* no wake-up: the encoder polls, so a worker never pays a futex
+	 * system call for a record */
+}
+
+/** append a string to buf at *pos (bounded) */
+static void
+put_str(char* buf, size_t cap, size_t* pos, const char* s)
+{
+	size_t n = strlen(s);
+	if(*pos + n >= cap) n = cap - 1 - *pos;
+	memcpy(buf + *pos, s, n);
+	*pos += n;
+	buf[*pos] = 0;
+}
+
+/** the response of a policy answer, rebuilt from its SOA */
+static size_t
+synth_response(const struct audit_event* e, uint32_t ttl, uint8_t* out,
+	size_t cap)
+{
+	size_t n = 0;
+	if(12 + e->qname_len + 4 + 12 + e->soa_len > cap) return 0;
+	memset(out, 0, 12);
+	out[2] = (uint8_t)((e->flags | 0x8000) >> 8);
+	out[3] = (uint8_t)(e->flags | 0x8000);
+	out[5] = 1; /* qdcount */
+	out[9] = 1; /* nscount */
+	n = 12;
+	memcpy(out + n, e->qname, e->qname_len);
+	n += e->qname_len;
+	out[n++] = (uint8_t)(e->qtype >> 8); out[n++] = (uint8_t)e->qtype;
+	out[n++] = (uint8_t)(e->qclass >> 8); out[n++] = (uint8_t)e->qclass;
+	out[n++] = 0xc0; out[n++] = 12; /* owner: the QNAME */
+	out[n++] = 0; out[n++] = LDNS_RR_TYPE_SOA;
+	out[n++] = (uint8_t)(e->qclass >> 8); out[n++] = (uint8_t)e->qclass;
+	out[n++] = (uint8_t)(ttl >> 24); out[n++] = (uint8_t)(ttl >> 16);
+	out[n++] = (uint8_t)(ttl >> 8); out[n++] = (uint8_t)ttl;
+	out[n++] = (uint8_t)(e->soa_len >> 8); out[n++] = (uint8_t)e->soa_len;
+	memcpy(out + n, e->soa, e->soa_len);
+	return n + e->soa_len;
+}
+
+/** encode one event and hand it to libfstrm (encoder thread) */
+static void
+encode_event(struct icpguard_env* ie, struct audit_event* e)
+{
 	Dnstap__Dnstap d = DNSTAP__DNSTAP__INIT;
 	Dnstap__Message m = DNSTAP__MESSAGE__INIT;
 	Dnstap__Policy p = DNSTAP__POLICY__INIT;
-	char rule[512], extra[1024];
-	size_t xl;
 	static const char version[] = "icpguard " ICPGUARD_VERSION;
-	struct timespec now;
-	uint8_t* buf, *qwire, *rwire;
-	size_t len, ql = 0, rl = 0;
-	if(!ie->audit.iothr) return;
-	/* the queue is full (collector slow, stalled or absent): drop before
-	 * spending anything on the encoding */
-	if(atomic_load_explicit(&ie->audit.inflight, memory_order_relaxed) >=
-		ie->audit.capacity) {
-		unsigned long n = atomic_fetch_add(&ie->audit.dropped, 1) + 1;
-		if(n == 1 || n % 10000 == 0)
-			log_warn("icpguard: dnstap collector not keeping up: %lu "
-				"audit records dropped so far", n);
-		return;
-	}
-	clock_gettime(CLOCK_REALTIME, &now);
+	char rule[512], extra[1024];
+	uint8_t synth[1200], *buf;
+	size_t len, rl = 0, xl;
 	d.identity.data = (uint8_t*)ie->audit.identity;
 	d.identity.len = strlen(ie->audit.identity);
 	d.has_identity = 1;
@@ -283,64 +467,71 @@ icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
 	d.type = DNSTAP__DNSTAP__TYPE__MESSAGE;
 	d.message = &m;
 	m.type = DNSTAP__MESSAGE__TYPE__CLIENT_RESPONSE;
-	if(repinfo) {
-		struct sockaddr_storage* sa = &repinfo->client_addr;
-		if(sa->ss_family == AF_INET) {
-			struct sockaddr_in* s4 = (struct sockaddr_in*)sa;
-			m.query_address.data = (uint8_t*)&s4->sin_addr;
-			m.query_address.len = 4;
-			m.query_port = ntohs(s4->sin_port);
-			m.socket_family = DNSTAP__SOCKET_FAMILY__INET;
-		} else if(sa->ss_family == AF_INET6) {
-			struct sockaddr_in6* s6 = (struct sockaddr_in6*)sa;
-			m.query_address.data = (uint8_t*)&s6->sin6_addr;
-			m.query_address.len = 16;
-			m.query_port = ntohs(s6->sin6_port);
-			m.socket_family = DNSTAP__SOCKET_FAMILY__INET6;
-		}
-		m.has_query_address = m.query_address.len > 0;
-		m.has_query_port = m.has_socket_family = m.has_query_address;
-		if(repinfo->c) {
-			m.socket_protocol = repinfo->c->type == comm_udp ?
-				DNSTAP__SOCKET_PROTOCOL__UDP :
-				DNSTAP__SOCKET_PROTOCOL__TCP;
-			m.has_socket_protocol = 1;
-		}
+	if(e->family) {
+		m.query_address.data = e->addr;
+		m.query_address.len = e->family == 4 ? 4 : 16;
+		m.has_query_address = 1;
+		m.query_port = e->port;
+		m.has_query_port = 1;
+		m.socket_family = e->family == 4 ? DNSTAP__SOCKET_FAMILY__INET :
+			DNSTAP__SOCKET_FAMILY__INET6;
+		m.has_socket_family = 1;
 	}
-	/* the response carries the question; the query message is written
-	 * only when there is no response (monitor verdicts before
-	 * resolution) */
-	if(rep && (rwire = encode_msg(qinfo, rep, cached, region, &rl))) {
-		m.response_message.data = rwire;
+	if(e->proto) {
+		m.socket_protocol = e->proto == 1 ? DNSTAP__SOCKET_PROTOCOL__UDP :
+			DNSTAP__SOCKET_PROTOCOL__TCP;
+		m.has_socket_protocol = 1;
+	}
+	if(e->wire && e->wire_is_query) {
+		m.query_message.data = e->wire;
+		m.query_message.len = e->wire_len;
+		m.has_query_message = 1;
+	} else if(e->wire) {
+		m.response_message.data = e->wire;
+		m.response_message.len = e->wire_len;
+		m.has_response_message = 1;
+	} else if(e->soa_len && (rl = synth_response(e, ie->audit.ttl, synth,
+		sizeof(synth))) > 0) {
+		m.response_message.data = synth;
 		m.response_message.len = rl;
 		m.has_response_message = 1;
-	} else if((qwire = encode_msg(qinfo, NULL, 0, region, &ql)) != NULL) {
-		m.query_message.data = qwire;
-		m.query_message.len = ql;
-		m.has_query_message = 1;
 	}
-	m.response_time_sec = (uint64_t)now.tv_sec;
-	m.response_time_nsec = (uint32_t)now.tv_nsec;
+	m.response_time_sec = (uint64_t)e->sec;
+	m.response_time_nsec = e->nsec;
 	m.has_response_time_sec = m.has_response_time_nsec = 1;
-	if(pol && pol->reason) {
-		snprintf(rule, sizeof(rule), "%s%s%s%s%s", pol->reason,
-			pol->id[0] ? " " : "", pol->id,
-			pol->doc_no[0] ? " " : "", pol->doc_no);
+	if(e->has_policy) {
+		struct icpguard_audit_policy pol;
+		size_t rn = 0;
+		put_str(rule, sizeof(rule), &rn, e->reason);
+		if(e->id[0]) {
+			put_str(rule, sizeof(rule), &rn, " ");
+			put_str(rule, sizeof(rule), &rn, e->id);
+		}
+		if(e->doc_no[0]) {
+			put_str(rule, sizeof(rule), &rn, " ");
+			put_str(rule, sizeof(rule), &rn, e->doc_no);
+		}
 		p.type = "icpguard";
 		p.rule.data = (uint8_t*)rule;
-		p.rule.len = strlen(rule);
+		p.rule.len = rn;
 		p.has_rule = 1;
-		p.action = policy_action(rep, pol->monitor);
+		p.action = (Dnstap__Policy__Action)e->action;
 		p.has_action = 1;
 		p.match = DNSTAP__POLICY__MATCH__QNAME;
 		p.has_match = 1;
-		if(pol->match) {
-			p.value.data = (uint8_t*)pol->match;
-			p.value.len = ig_name_wire_len(pol->match);
+		if(e->match[0]) {
+			p.value.data = e->match;
+			p.value.len = ig_name_wire_len(e->match);
 			p.has_value = 1;
 		}
 		m.policy = &p;
-		if((xl = extra_json(extra, sizeof(extra), pol)) > 0) {
+		memset(&pol, 0, sizeof(pol));
+		pol.reason = e->reason;
+		pol.id = e->id;
+		pol.doc_no = e->doc_no;
+		pol.snapshot = e->snapshot;
+		pol.monitor = e->monitor;
+		if((xl = extra_json(extra, sizeof(extra), &pol)) > 0) {
 			d.extra.data = (uint8_t*)extra;
 			d.extra.len = xl;
 			d.has_extra = 1;
@@ -348,22 +539,93 @@ icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
 	}
 	len = dnstap__dnstap__get_packed_size(&d);
 	buf = malloc(len);
+	if(buf) dnstap__dnstap__pack(&d, buf);
+	free(e->wire);
+	e->wire = NULL;
 	if(!buf) {
-		atomic_fetch_add(&ie->audit.dropped, 1);
+		audit_drop(ie);
 		return;
 	}
-	dnstap__dnstap__pack(&d, buf);
 	atomic_fetch_add(&ie->audit.inflight, 1);
 	if(fstrm_iothr_submit(ie->audit.iothr, ie->audit.ioq, buf, len,
 		audit_free, &ie->audit) != fstrm_res_success) {
-		unsigned long n = atomic_fetch_add(&ie->audit.dropped, 1) + 1;
 		atomic_fetch_sub(&ie->audit.inflight, 1);
 		free(buf);
-		/* a log line at the first drop and every 10000th after */
-		if(n == 1 || n % 10000 == 0)
-			log_warn("icpguard: dnstap collector not keeping up: %lu "
-				"audit records dropped so far", n);
+		audit_drop(ie);
 		return;
 	}
 	atomic_fetch_add(&ie->audit.sent, 1);
+}
+
+/** the encoder thread: drains the ring, polling every millisecond when
+ * it is empty */
+static void*
+encoder_main(void* arg)
+{
+	struct icpguard_env* ie = (struct icpguard_env*)arg;
+	struct icpguard_audit* a = &ie->audit;
+	struct audit_event ev;
+	log_thread_set(NULL);
+	while(1) {
+		pthread_mutex_lock(&a->lock);
+		if(a->ring_head == a->ring_tail) {
+			int stop = a->stopping;
+			pthread_mutex_unlock(&a->lock);
+			if(stop) break;
+			{
+				struct timespec ts = { 0, 1000000 };
+				nanosleep(&ts, NULL);
+			}
+			continue;
+		}
+		ev = a->ring[a->ring_tail % a->ring_size];
+		/* the wire now belongs to ev (encode_event frees it) */
+		a->ring[a->ring_tail % a->ring_size].wire = NULL;
+		a->ring_tail++;
+		pthread_mutex_unlock(&a->lock);
+		encode_event(ie, &ev);
+	}
+	return NULL;
+}
+
+/** start the ring and the encoder (called by icpguard_audit_start) */
+static int
+encoder_start(struct icpguard_env* ie)
+{
+	struct icpguard_audit* a = &ie->audit;
+	a->ring_size = (size_t)(ie->cfg.audit_queue < 4096 ?
+		ie->cfg.audit_queue : 4096);
+	if(!(a->ring = calloc(a->ring_size, sizeof(*a->ring)))) return 0;
+	a->ring_head = a->ring_tail = 0;
+	a->stopping = 0;
+	a->ttl = ie->cfg.ttl;
+	pthread_mutex_init(&a->lock, NULL);
+	pthread_cond_init(&a->wake, NULL);
+	if(pthread_create(&a->encoder, NULL, encoder_main, ie) != 0) {
+		free(a->ring);
+		a->ring = NULL;
+		return 0;
+	}
+	return 1;
+}
+
+/** stop the encoder after it drained the ring; free the ring */
+static void
+encoder_stop(struct icpguard_env* ie)
+{
+	struct icpguard_audit* a = &ie->audit;
+	size_t i;
+	if(!a->ring) return;
+	pthread_mutex_lock(&a->lock);
+	a->stopping = 1;
+	pthread_cond_signal(&a->wake);
+	pthread_mutex_unlock(&a->lock);
+	pthread_join(a->encoder, NULL);
+	/* the encoder drained the ring; nothing queued is left, but a
+	 * record dropped in between would still own its wire */
+	for(i = 0; i < a->ring_size; i++) free(a->ring[i].wire);
+	free(a->ring);
+	a->ring = NULL;
+	pthread_mutex_destroy(&a->lock);
+	pthread_cond_destroy(&a->wake);
 }

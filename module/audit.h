@@ -6,7 +6,10 @@
  * standard dnstap CLIENT_RESPONSE message with the Policy field filled,
  * written by libfstrm's I/O thread to a Unix socket or a TCP address.
  * Submitting never blocks a worker: when the collector is slow, stalled
- * or absent the queue fills and records are dropped and counted.
+ * or absent the queue fills and records are dropped and counted.  A
+ * worker only copies the facts of a record (a few hundred bytes) into a
+ * ring; an encoder thread builds the protobuf (and, for policy answers,
+ * the response message from the SOA it carries) and hands it to libfstrm.
  * Thread rules: start/stop run in Unbound's main thread; record may be
  * called from any worker thread at once (the queue is multi-producer).
  */
@@ -15,6 +18,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <pthread.h>
 
 struct icpguard_env;
 struct query_info;
@@ -23,6 +27,7 @@ struct comm_reply;
 struct regional;
 struct fstrm_iothr;
 struct fstrm_iothr_queue;
+struct audit_event;
 
 /** the audit writer */
 struct icpguard_audit {
@@ -42,6 +47,20 @@ struct icpguard_audit {
 	long capacity;
 	/** the dnstap identity, fixed at start */
 	char identity[256];
+	/** events captured by workers, encoded by the encoder thread */
+	struct audit_event* ring;
+	/** ring size, read and write positions (guarded by lock) */
+	size_t ring_size, ring_head, ring_tail;
+	/** guards the ring */
+	pthread_mutex_t lock;
+	/** wakes the encoder */
+	pthread_cond_t wake;
+	/** the encoder thread */
+	pthread_t encoder;
+	/** set to stop the encoder */
+	int stopping;
+	/** policy TTL, for synthesized responses */
+	uint32_t ttl;
 };
 
 /** what a record says about the policy */
@@ -58,6 +77,11 @@ struct icpguard_audit_policy {
 	const char* snapshot;
 	/** 1: monitor mode, the answer was not changed */
 	int monitor;
+	/** the policy answer's SOA rdata (NULL: not a policy answer); the
+	 * encoder thread rebuilds the response from it */
+	const uint8_t* soa;
+	/** its length */
+	size_t soa_len;
 };
 
 /**

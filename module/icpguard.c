@@ -91,6 +91,8 @@ decide(struct icpguard_env* ie, struct module_qstate* qstate,
 		pol.doc_no = v->doc_no;
 		pol.snapshot = v->snapshot;
 		pol.monitor = 1;
+		pol.soa = NULL;
+		pol.soa_len = 0;
 		icpguard_audit_record(ie, &qstate->qinfo, qstate->return_msg ?
 			qstate->return_msg->rep : NULL, 0, r ? &r->query_reply :
 			NULL, &pol, qstate->region);
@@ -404,19 +406,23 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 		struct ig_view* u = NULL, *v = icpguard_view(ie, &u);
 		if(u && (uint32_t)ig_snapshot_info(u->snap)->serial ==
 			mark.serial)
-			snprintf(ident, sizeof(ident), "%s",
-				ig_snapshot_info(u->snap)->ident);
+			pol.snapshot = ig_snapshot_info(u->snap)->ident;
 		else if(v && (uint32_t)ig_snapshot_info(v->snap)->serial ==
 			mark.serial)
-			snprintf(ident, sizeof(ident), "%s",
-				ig_snapshot_info(v->snap)->ident);
-		else snprintf(ident, sizeof(ident), "%u", mark.serial);
+			pol.snapshot = ig_snapshot_info(v->snap)->ident;
+		else {
+			snprintf(ident, sizeof(ident), "%u", mark.serial);
+			pol.snapshot = ident;
+		}
 		pol.reason = mark.reason;
 		pol.match = mark.match;
 		pol.id = mark.id;
 		pol.doc_no = ede->doc_no;
-		pol.snapshot = ident;
 		pol.monitor = 0;
+		/* the SOA rdata: MNAME, RNAME, serial (the mark's key) and
+		 * the four timers after it */
+		pol.soa = mark.key;
+		pol.soa_len = mark.keylen + 16;
 		icpguard_audit_record(ie, qinfo, rep, qstate == NULL, repinfo,
 			&pol, region);
 	}
