@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "loader/conf.h"
+#include "lib/conffile.h"
 #include "loader/feed.h"
 #include <ctype.h>
 #include <errno.h>
@@ -178,42 +179,19 @@ apply(struct loader_cfg* c, const char* key, char* v)
 	return "unknown key";
 }
 
+/** the reader's callback */
+static const char*
+apply_pair(void* ctx, const char* key, char* v)
+{
+	return apply((struct loader_cfg*)ctx, key, v);
+}
+
 int
 loader_cfg_read(const char* path, struct loader_cfg* c, char* err,
 	size_t errlen)
 {
-	FILE* in = fopen(path, "r");
-	char line[4096];
-	int ln = 0;
-	if(!in) {
-		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+	if(!ig_conf_read(path, apply_pair, c, err, errlen))
 		return 0;
-	}
-	while(fgets(line, sizeof(line), in)) {
-		char* p = line, *colon, *v, *e;
-		const char* why;
-		ln++;
-		if((e = strchr(p, '#'))) *e = 0;
-		while(isspace((unsigned char)*p)) p++;
-		e = p + strlen(p);
-		while(e > p && isspace((unsigned char)e[-1])) *--e = 0;
-		if(*p == 0) continue;
-		if(!(colon = strchr(p, ':'))) {
-			snprintf(err, errlen, "%s:%d: want 'key: value'", path,
-				ln);
-			fclose(in);
-			return 0;
-		}
-		*colon = 0;
-		v = colon + 1;
-		while(isspace((unsigned char)*v)) v++;
-		if((why = apply(c, p, v))) {
-			snprintf(err, errlen, "%s:%d: %s: %s", path, ln, p, why);
-			fclose(in);
-			return 0;
-		}
-	}
-	fclose(in);
 	if(c->retry_min > c->retry_max) {
 		snprintf(err, errlen, "%s: retry-min is above retry-max", path);
 		return 0;

@@ -6,6 +6,7 @@
  * documentation (icpguard.conf.example) and the code name the same keys.
  */
 #include "module/conf.h"
+#include "lib/conffile.h"
 #include <ctype.h>
 #include <errno.h>
 #include <stdio.h>
@@ -217,51 +218,20 @@ apply(struct icpguard_cfg* cfg, const char* key, const char* v)
 	return "unknown key";
 }
 
+/** the reader's callback */
+static const char*
+apply_pair(void* ctx, const char* key, char* v)
+{
+	return apply((struct icpguard_cfg*)ctx, key, v);
+}
+
 int
 icpguard_cfg_read(const char* path, struct icpguard_cfg* cfg, char* err,
 	size_t errlen)
 {
-	FILE* in = fopen(path, "r");
-	char line[2048];
-	long lineno = 0;
 	int i;
-	if(!in) {
-		snprintf(err, errlen, "%s: cannot read: %s", path,
-			strerror(errno));
+	if(!ig_conf_read(path, apply_pair, cfg, err, errlen))
 		return 0;
-	}
-	while(fgets(line, sizeof(line), in)) {
-		char* p = line, *colon, *v, *end, *hash;
-		const char* why;
-		lineno++;
-		if((hash = strchr(p, '#')) != NULL) *hash = 0;
-		while(isspace((unsigned char)*p)) p++;
-		end = p + strlen(p);
-		while(end > p && isspace((unsigned char)end[-1])) *--end = 0;
-		if(*p == 0) continue;
-		if(!(colon = strchr(p, ':'))) {
-			snprintf(err, errlen, "%s:%ld: expected 'key: value'",
-				path, lineno);
-			fclose(in);
-			return 0;
-		}
-		*colon = 0;
-		v = colon + 1;
-		while(isspace((unsigned char)*v)) v++;
-		end = colon;
-		while(end > p && isspace((unsigned char)end[-1])) *--end = 0;
-		if(*v == '"' && strlen(v) >= 2 && v[strlen(v)-1] == '"') {
-			v[strlen(v)-1] = 0;
-			v++;
-		}
-		if((why = apply(cfg, p, v)) != NULL) {
-			snprintf(err, errlen, "%s:%ld: key '%s': %s (value "
-				"'%s')", path, lineno, p, why, v);
-			fclose(in);
-			return 0;
-		}
-	}
-	fclose(in);
 	for(i = 0; i < IG_REASON_COUNT; i++) {
 		if(cfg->action[i] == IG_ACTION_REDIRECT && !cfg->have_notice4 &&
 			!cfg->have_notice6) {
