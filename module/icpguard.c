@@ -127,10 +127,15 @@ answer_policy(struct icpguard_env* ie, struct module_qstate* qstate,
 	qstate->ext_state[id] = module_finished;
 }
 
-/** a query arrives (new, or pass from a module below) */
+/**
+ * A query arrives (new, or pass from a module below).  Every state that
+ * starts at this module (event new) is a client query or a prefetch of
+ * one: it is subject to policy whether or not a client waits for it now
+ * (a prefetch's leeway can be 0).
+ */
 static void
 operate_arrive(struct icpguard_env* ie, struct module_qstate* qstate,
-	int id)
+	int id, int is_new)
 {
 	struct icpguard_qstate* mq = qstate->minfo[id];
 	struct ig_view* view, *urgent;
@@ -142,7 +147,7 @@ operate_arrive(struct icpguard_env* ie, struct module_qstate* qstate,
 		}
 		qstate->minfo[id] = mq;
 	}
-	if(subject_to_policy(qstate) &&
+	if((is_new || subject_to_policy(qstate)) &&
 		(view = icpguard_view(ie, &urgent)) != NULL) {
 		struct ig_facts f;
 		struct ig_verdict v;
@@ -324,7 +329,7 @@ operate(struct module_qstate* qstate, enum module_ev event, int id,
 	switch(event) {
 	case module_event_new:
 	case module_event_pass:
-		operate_arrive(ie, qstate, id);
+		operate_arrive(ie, qstate, id, event == module_event_new);
 		return;
 	case module_event_moddone:
 		operate_done(ie, qstate, id);
