@@ -50,6 +50,25 @@ subject_to_policy(struct module_qstate* qstate)
 		qstate->prefetch_leeway != 0;
 }
 
+/**
+ * No view although a snapshot is in force (a read could not begin): fail
+ * closed.  A resolver that cannot read its policy answers SERVFAIL rather
+ * than resolving names it may have to block.  Only fail-open without any
+ * snapshot passes queries.
+ */
+static int
+view_failed(struct icpguard_env* ie)
+{
+	int in_force;
+	pthread_mutex_lock(&ie->lock);
+	in_force = ie->slot[IG_SLOT_MAIN].current != NULL;
+	pthread_mutex_unlock(&ie->lock);
+	if(in_force)
+		log_err("icpguard: cannot read the snapshot in force: "
+			"answering SERVFAIL");
+	return in_force;
+}
+
 /** log a verdict */
 static void
 log_verdict(struct icpguard_env* ie, struct module_qstate* qstate,
@@ -147,8 +166,13 @@ operate_arrive(struct icpguard_env* ie, struct module_qstate* qstate,
 		}
 		qstate->minfo[id] = mq;
 	}
+	view = NULL;
 	if((is_new || subject_to_policy(qstate)) &&
-		(view = icpguard_view(ie, &urgent)) != NULL) {
+		!(view = icpguard_view(ie, &urgent)) && view_failed(ie)) {
+		qstate->ext_state[id] = module_error;
+		return;
+	}
+	if(view) {
 		struct ig_facts f;
 		struct ig_verdict v;
 		memset(&f, 0, sizeof(f));
@@ -198,6 +222,10 @@ operate_done(struct icpguard_env* ie, struct module_qstate* qstate, int id)
 		return;
 	}
 	if(!(view = icpguard_view(ie, &urgent))) {
+		if(view_failed(ie)) {
+			qstate->ext_state[id] = module_error;
+			return;
+		}
 		if(owned) store_answer(qstate, qstate->return_msg);
 		return;
 	}

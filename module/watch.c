@@ -163,15 +163,19 @@ icpguard_view(struct icpguard_env* ie, struct ig_view** urgent)
 			if(s[i]) ig_snapshot_ref(s[i]);
 		}
 		pthread_mutex_unlock(&ie->lock);
+		int failed = 0;
 		for(i = 0; i < IG_SLOT_COUNT; i++) {
 			if(v->view[i].snap) ig_view_end(&v->view[i]);
 			if(!s[i]) continue;
-			if(!ig_view_begin(s[i], &v->view[i]))
+			if(!ig_view_begin(s[i], &v->view[i])) {
 				log_err("icpguard: cannot begin a read on %s",
 					ig_snapshot_path(s[i]));
+				failed = 1;
+			}
 			ig_snapshot_unref(s[i]);
 		}
-		v->generation = gen;
+		/* a failed begin is tried again at the next query */
+		v->generation = failed ? gen - 1 : gen;
 	}
 	if(urgent)
 		*urgent = v->view[IG_SLOT_ORDERS].snap ?
