@@ -25,6 +25,18 @@ struct ig_snapshot {
 	struct ig_snapshot_info info;
 	/** the file it came from */
 	char* path;
+	/** the ranges of each kind in memory, sorted (index: kind - 1) */
+	struct mem_range* ranges[2];
+	/** their counts */
+	size_t nranges[2];
+};
+
+/** a range held in memory for the lookups (owner points into the map) */
+struct mem_range {
+	/** first and last address */
+	uint8_t first[16], last[16];
+	/** owner text */
+	const char* owner;
 };
 
 static const char* const db_names[IG_DB_COUNT] = {
@@ -52,6 +64,48 @@ meta_get(MDB_txn* txn, MDB_dbi dbi, const char* key, char* buf,
 	if(v.mv_size >= buflen) return 0;
 	memcpy(buf, v.mv_data, v.mv_size);
 	buf[v.mv_size] = 0;
+	return 1;
+}
+
+/**
+ * Copy the ranges into sorted arrays: a lookup becomes a binary search in
+ * memory instead of a B-tree descent (the range database is small next to
+ * the names).  Owner strings stay in the map, which lives as long as s.
+ */
+static int
+ranges_load(struct ig_snapshot* s, MDB_txn* txn)
+{
+	MDB_cursor* c;
+	MDB_val k, v;
+	size_t cap[2] = { 0, 0 };
+	int rc;
+	if(mdb_cursor_open(txn, s->dbi[IG_DB_RANGE], &c) != 0) return 1;
+	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
+	while(rc == 0) {
+		const uint8_t* kb = k.mv_data;
+		if(k.mv_size == 17 && v.mv_size >= 16 + 3 &&
+			(kb[0] == IG_RANGE_DOMESTIC || kb[0] == IG_RANGE_REDIRECT)) {
+			int i = kb[0] - 1;
+			struct ig_dec d = { v.mv_data, v.mv_size, 16, 0 };
+			const char* owner = ig_dec_str(&d);
+			if(s->nranges[i] == cap[i]) {
+				struct mem_range* n;
+				cap[i] = cap[i] ? cap[i] * 2 : 64;
+				n = realloc(s->ranges[i], cap[i] * sizeof(*n));
+				if(!n) {
+					mdb_cursor_close(c);
+					return 0;
+				}
+				s->ranges[i] = n;
+			}
+			memcpy(s->ranges[i][s->nranges[i]].first, v.mv_data, 16);
+			memcpy(s->ranges[i][s->nranges[i]].last, kb + 1, 16);
+			s->ranges[i][s->nranges[i]].owner = d.bad ? "" : owner;
+			s->nranges[i]++;
+		}
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
+	}
+	mdb_cursor_close(c);
 	return 1;
 }
 
@@ -120,6 +174,10 @@ ig_snapshot_open(const char* path, struct ig_snapshot** out, char* err,
 		s->info.changed_all = atoi(buf);
 	snprintf(s->info.ident, sizeof(s->info.ident), "%llu-%.12s",
 		(unsigned long long)s->info.serial, s->info.hash);
+	if(!ranges_load(s, txn)) {
+		snprintf(err, errlen, "%s: out of memory loading ranges", path);
+		goto fail;
+	}
 	/* commit, not abort: the handles opened here must outlive the txn */
 	rc = mdb_txn_commit(txn);
 	txn = NULL;
@@ -134,6 +192,8 @@ fail:
 	if(txn) mdb_txn_abort(txn);
 	if(s) {
 		if(s->env) mdb_env_close(s->env);
+		free(s->ranges[0]);
+		free(s->ranges[1]);
 		free(s->path);
 		free(s);
 	}
@@ -151,6 +211,8 @@ ig_snapshot_unref(struct ig_snapshot* s)
 {
 	if(!s) return;
 	if(atomic_fetch_sub(&s->refs, 1) == 1) {
+		free(s->ranges[0]);
+		free(s->ranges[1]);
 		mdb_env_close(s->env);
 		free(s->path);
 		free(s);
@@ -201,7 +263,6 @@ void
 ig_view_end(struct ig_view* v)
 {
 	if(!v->snap) return;
-	if(v->range_cur) mdb_cursor_close(v->range_cur);
 	if(v->target_cur) mdb_cursor_close(v->target_cur);
 	if(v->name_cur) mdb_cursor_close(v->name_cur);
 	mdb_txn_abort(v->txn);
@@ -454,34 +515,27 @@ int
 ig_view_range(struct ig_view* v, enum ig_range_kind kind,
 	const struct ig_addr* a, struct ig_range* out, const char** owner)
 {
-	uint8_t kb[17];
-	MDB_val k, val;
-	struct ig_dec d;
-	const uint8_t* first;
-	if(!v->range_cur && mdb_cursor_open(v->txn, v->snap->dbi[IG_DB_RANGE],
-		&v->range_cur) != 0)
-		return 0;
-	kb[0] = (uint8_t)kind;
-	memcpy(kb + 1, a->b, 16);
-	k.mv_data = kb;
-	k.mv_size = sizeof(kb);
-	/* the first range whose last address is >= a */
-	if(mdb_cursor_get(v->range_cur, &k, &val, MDB_SET_RANGE) != 0)
-		return 0;
-	if(k.mv_size != 17 || ((uint8_t*)k.mv_data)[0] != (uint8_t)kind)
-		return 0;
-	d.buf = val.mv_data;
-	d.len = val.mv_size;
-	d.pos = 0;
-	d.bad = 0;
-	first = ig_dec_bytes(&d, 16);
-	if(!first || memcmp(first, a->b, 16) > 0) return 0;
-	if(out) {
-		memcpy(out->first.b, first, 16);
-		memcpy(out->last.b, (uint8_t*)k.mv_data + 1, 16);
+	const struct mem_range* r;
+	size_t lo = 0, hi, i;
+	if(kind != IG_RANGE_DOMESTIC && kind != IG_RANGE_REDIRECT) return 0;
+	i = (size_t)kind - 1;
+	r = v->snap->ranges[i];
+	hi = v->snap->nranges[i];
+	/* the first range whose last address is >= a (ranges of a kind do
+	 * not overlap and are sorted by last address) */
+	while(lo < hi) {
+		size_t mid = lo + (hi - lo) / 2;
+		if(memcmp(r[mid].last, a->b, 16) < 0) lo = mid + 1;
+		else hi = mid;
 	}
-	if(owner) *owner = ig_dec_str(&d);
-	return !d.bad;
+	if(lo == v->snap->nranges[i] || memcmp(r[lo].first, a->b, 16) > 0)
+		return 0;
+	if(out) {
+		memcpy(out->first.b, r[lo].first, 16);
+		memcpy(out->last.b, r[lo].last, 16);
+	}
+	if(owner) *owner = r[lo].owner;
+	return 1;
 }
 
 int

@@ -189,8 +189,6 @@ struct ig_view {
 	struct ig_snapshot* snap;
 	/** the LMDB read transaction */
 	MDB_txn* txn;
-	/** cursor on the range database, opened lazily */
-	MDB_cursor* range_cur;
 	/** cursor on the order-target database, opened lazily */
 	MDB_cursor* target_cur;
 	/** cursor on the name database, opened lazily (ig_view_walk) */
@@ -291,7 +289,8 @@ int ig_view_order_at(struct ig_view* v, const uint8_t* key, size_t keylen,
 	int exact, int64_t now, struct ig_order* out);
 
 /**
- * Find the range of a kind that contains an address.
+ * Find the range of a kind that contains an address: a binary search in
+ * the sorted copy of the ranges made at open (no LMDB access).
  * @param owner: if non-NULL, set to the range's owner (registrar id or
  *	source), pointing into the snapshot.
  * @return 1 inside a range, 0 not.
