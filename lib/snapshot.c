@@ -29,6 +29,10 @@ struct ig_snapshot {
 	struct mem_range* ranges[2];
 	/** their counts */
 	size_t nranges[2];
+	/** PSL exception rules as keys, each length-prefixed (u8) */
+	uint8_t* psl_exc;
+	/** its length */
+	size_t psl_exc_len;
 };
 
 /** a range held in memory for the lookups (owner points into the map) */
@@ -172,6 +176,30 @@ ig_snapshot_open(const char* path, struct ig_snapshot** out, char* err,
 		s->info.created = strtoll(buf, NULL, 10);
 	if(meta_get(txn, s->dbi[IG_DB_META], "changed_all", buf, sizeof(buf)))
 		s->info.changed_all = atoi(buf);
+	if(meta_get(txn, s->dbi[IG_DB_META], "psl", buf, sizeof(buf)))
+		s->info.has_psl = atoi(buf);
+	if(s->info.has_psl) {
+		/* exceptions: text names separated by newlines */
+		MDB_val k, v;
+		k.mv_data = (void*)"psl.exceptions";
+		k.mv_size = strlen("psl.exceptions");
+		if(mdb_get(txn, s->dbi[IG_DB_META], &k, &v) == 0) {
+			char* t = strndup(v.mv_data, v.mv_size), *save = NULL, *n;
+			s->psl_exc = malloc(v.mv_size * 2 + 16);
+			for(n = t ? strtok_r(t, "\n", &save) : NULL; n && s->psl_exc;
+				n = strtok_r(NULL, "\n", &save)) {
+				uint8_t wire[IG_NAME_MAX], key[IG_KEY_MAX];
+				size_t wl, kl;
+				const char* e;
+				if(!ig_name_from_text(n, wire, &wl, &e)) continue;
+				kl = ig_name_wire_to_key(wire, key, NULL, NULL);
+				s->psl_exc[s->psl_exc_len++] = (uint8_t)kl;
+				memcpy(s->psl_exc + s->psl_exc_len, key, kl);
+				s->psl_exc_len += kl;
+			}
+			free(t);
+		}
+	}
 	snprintf(s->info.ident, sizeof(s->info.ident), "%llu-%.12s",
 		(unsigned long long)s->info.serial, s->info.hash);
 	if(!ranges_load(s, txn)) {
@@ -192,6 +220,7 @@ fail:
 	if(txn) mdb_txn_abort(txn);
 	if(s) {
 		if(s->env) mdb_env_close(s->env);
+		free(s->psl_exc);
 		free(s->ranges[0]);
 		free(s->ranges[1]);
 		free(s->path);
@@ -211,6 +240,7 @@ ig_snapshot_unref(struct ig_snapshot* s)
 {
 	if(!s) return;
 	if(atomic_fetch_sub(&s->refs, 1) == 1) {
+		free(s->psl_exc);
 		free(s->ranges[0]);
 		free(s->ranges[1]);
 		mdb_env_close(s->env);
@@ -240,6 +270,20 @@ const struct ig_snapshot_info*
 ig_snapshot_info(const struct ig_snapshot* s)
 {
 	return &s->info;
+}
+
+int
+ig_snapshot_psl_exception(const struct ig_snapshot* s, const uint8_t* key,
+	size_t keylen)
+{
+	size_t p = 0;
+	while(s->psl_exc && p < s->psl_exc_len) {
+		size_t l = s->psl_exc[p];
+		if(l == keylen && memcmp(s->psl_exc + p + 1, key, l) == 0)
+			return 1;
+		p += 1 + l;
+	}
+	return 0;
 }
 
 const char*

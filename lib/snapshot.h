@@ -49,6 +49,9 @@ enum ig_db {
 #define IG_NAME_EXEMPT     0x08
 #define IG_NAME_REDIRECT   0x10
 #define IG_NAME_TLD        0x20 /**< a filable TLD */
+#define IG_NAME_SUFFIX     0x40 /**< a public suffix (PSL rule) */
+#define IG_NAME_SUFFIX_WILD 0x80 /**< every child is a public suffix
+				      (PSL wildcard rule), see exceptions */
 
 /** filing status */
 enum ig_filing_status {
@@ -178,6 +181,9 @@ struct ig_snapshot_info {
 	char ident[40];
 	/** 1 if the whole verdict space may have changed */
 	int changed_all;
+	/** 1 if the public suffix list is in the name database (IG_NAME_SUFFIX
+	 * flags and meta "psl.exceptions"); 0: ask libpsl */
+	int has_psl;
 };
 
 /** An open snapshot; opaque, reference counted. */
@@ -234,6 +240,13 @@ void ig_snapshot_prefault(struct ig_snapshot* s);
 
 /** The identity read at open; valid while a reference is held. */
 const struct ig_snapshot_info* ig_snapshot_info(const struct ig_snapshot* s);
+
+/**
+ * Is this name (key) an exception to a PSL wildcard rule ("!www.ck")?
+ * Only meaningful when has_psl.  Thread-safe.
+ */
+int ig_snapshot_psl_exception(const struct ig_snapshot* s,
+	const uint8_t* key, size_t keylen);
 
 /** The path the snapshot was opened from. */
 const char* ig_snapshot_path(const struct ig_snapshot* s);

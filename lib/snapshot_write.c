@@ -46,6 +46,8 @@ struct ig_writer {
 	MDB_dbi dbi[IG_DB_COUNT];
 	/** puts arrive sorted: use MDB_APPEND */
 	int sorted;
+	/** the public suffix list was added */
+	int psl_done;
 	/** counts */
 	uint64_t count[C_MAX];
 	/** a range repeated the kind and last address of an earlier one
@@ -446,6 +448,70 @@ ig_writer_meta(struct ig_writer* w, const char* key, const char* value)
 		0);
 }
 
+/** the public suffix list, as the publicsuffix package ships it */
+#define IG_PSL_FILE "/usr/share/publicsuffix/public_suffix_list.dat"
+
+/**
+ * Put the public suffix list into the name database: IG_NAME_SUFFIX on
+ * each exact rule, IG_NAME_SUFFIX_WILD on the parent of each wildcard
+ * rule, the exception rules as meta "psl.exceptions".  A verdict then
+ * knows whether a name is a public suffix from the flags its walk already
+ * read, without libpsl.  Added once, before the diff and the hash; a
+ * missing list leaves meta "psl" unset and the verdict asks libpsl.
+ * ($ICPGUARD_PSL_FILE overrides the file.)
+ */
+static int
+psl_add(struct ig_writer* w)
+{
+	const char* path = getenv("ICPGUARD_PSL_FILE");
+	FILE* in;
+	char line[512], *exc = NULL;
+	size_t exclen = 0;
+	int ok = 1;
+	if(w->psl_done) return 1;
+	w->psl_done = 1;
+	if(!path || !*path) path = IG_PSL_FILE;
+	if(!(in = fopen(path, "r"))) return 1;
+	while(ok && fgets(line, sizeof(line), in)) {
+		char* r = line, *e;
+		uint8_t wire[IG_NAME_MAX], key[IG_KEY_MAX];
+		size_t wl, kl;
+		const char* why;
+		unsigned flag = IG_NAME_SUFFIX;
+		while(*r == ' ' || *r == '\t') r++;
+		if(*r == 0 || *r == '\n' || (r[0] == '/' && r[1] == '/'))
+			continue;
+		for(e = r; *e && *e != ' ' && *e != '\t' && *e != '\n' &&
+			*e != '\r'; e++)
+			;
+		*e = 0;
+		if(r[0] == '!') {
+			size_t l = strlen(r + 1);
+			char* n = realloc(exc, exclen + l + 2);
+			if(!n) { ok = 0; break; }
+			exc = n;
+			memcpy(exc + exclen, r + 1, l);
+			exclen += l;
+			exc[exclen++] = '\n';
+			exc[exclen] = 0;
+			continue;
+		}
+		if(r[0] == '*' && r[1] == '.') {
+			r += 2;
+			flag = IG_NAME_SUFFIX_WILD;
+		} else if(strchr(r, '*')) continue;
+		if(!ig_name_from_text(r, wire, &wl, &why)) continue;
+		kl = ig_name_wire_to_key(wire, key, NULL, NULL);
+		if(kl == 0) continue;
+		ok = name_set(w, key, kl, flag, NULL);
+	}
+	fclose(in);
+	if(ok) ok = ig_writer_meta(w, "psl", "1") &&
+		ig_writer_meta(w, "psl.exceptions", exc ? exc : "");
+	free(exc);
+	return ok;
+}
+
 /** check that ranges of one kind do not overlap (keys sort by last) */
 static int
 ranges_check(struct ig_writer* w)
@@ -594,7 +660,7 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 	char buf[128], hex[65], *dcopy = NULL;
 	int i, rc;
 	time_t now = time(NULL);
-	if(!ranges_check(w)) goto fail;
+	if(!psl_add(w) || !ranges_check(w)) goto fail;
 	for(i = 0; i < C_MAX; i++) {
 		char key[64];
 		snprintf(key, sizeof(key), "count.%s", count_names[i]);
@@ -770,6 +836,7 @@ ig_writer_diff(struct ig_writer* w, struct ig_snapshot* prev)
 {
 	struct ig_view pv;
 	int all = 0, ok;
+	if(!psl_add(w)) return 0;
 	if(!ig_view_begin(prev, &pv)) {
 		snprintf(w->err, sizeof(w->err), "diff: cannot read %s",
 			ig_snapshot_path(prev));

@@ -225,6 +225,13 @@ name_exempt_find(struct ig_view* v, const struct walk* w, int* lvl_out)
 	}
 	if(w->nl == 1) return 1; /* a TLD */
 	if(w->filing_level >= 0) return 0; /* registrable: has a filing */
+	if(ig_snapshot_info(v->snap)->has_psl) {
+		/* the suffix list is in the snapshot: the walk's flags say */
+		if(w->flags[w->nl - 1] & IG_NAME_SUFFIX) return 1;
+		return (w->flags[w->nl - 2] & IG_NAME_SUFFIX_WILD) &&
+			!ig_snapshot_psl_exception(v->snap, w->key,
+			w->labelend[w->nl - 1]);
+	}
 	/* from the key, which is lower case: the PSL lookup is
 	 * case-sensitive and a QNAME off the wire may be in any case */
 	ig_name_key_to_text(w->key, w->labelend[w->nl - 1], text,
