@@ -63,7 +63,7 @@
 #endif
 
 /** generator version, stored in meta so --keep rejects foreign files */
-#define GEN_VERSION "bench-verdict-gen-1"
+#define GEN_VERSION "bench-verdict-gen-2"
 
 /* ------------------------------------------------------------------ */
 /* small helpers                                                       */
@@ -598,6 +598,9 @@ enum kind {
 	K_HOT,           /* www.<filed> among 1,000 names, domestic */
 	K_FILED_U,       /* K_FILED with an order snapshot beside */
 	K_MISS_U,        /* K_MISS with an order snapshot beside */
+	K_FILED_B,       /* K_FILED, K_MISS, K_DEEP walking the B-tree: */
+	K_MISS_B,        /* the hash index not used (ig_view.no_index) */
+	K_DEEP_B,
 	/* where the time goes: the name walk alone, three ways, on the
 	 * query sets of K_FILED, K_DEEP and K_MISS */
 	K_WGET_FILED,    /* mdb_get per ancestor (what lib/verdict.c does) */
@@ -612,6 +615,9 @@ enum kind {
 	K_WTLD_FILED,    /* the same with the TLD's flags from a per-view memo */
 	K_WTLD_DEEP,
 	K_WTLD_MISS,
+	K_WIDX_FILED,    /* lib's ig_view_walk through the hash index */
+	K_WIDX_DEEP,
+	K_WIDX_MISS,
 	K_PSL,           /* the miss path's text + libpsl public-suffix check */
 	K_RANGE_LMDB,    /* the miss path's two ig_view_range calls */
 	K_RANGE_ARRAY,   /* the same two on an in-memory sorted array */
@@ -624,9 +630,10 @@ enum kind {
 /** the query set a kind uses (its own, or a verdict kind's) */
 static const int kind_set[K_COUNT] = {
 	K_RAW_GET, K_RAW_VIEW, K_FILED, K_MISS, K_DEEP, K_PRE_FILED,
-	K_PRE_MISS, K_HOT, K_FILED, K_MISS,
+	K_PRE_MISS, K_HOT, K_FILED, K_MISS, K_FILED, K_MISS, K_DEEP,
 	K_FILED, K_DEEP, K_MISS, K_FILED, K_DEEP, K_MISS, K_FILED, K_DEEP,
-	K_MISS, K_FILED, K_DEEP, K_MISS, K_MISS, K_MISS, K_MISS
+	K_MISS, K_FILED, K_DEEP, K_MISS, K_FILED, K_DEEP, K_MISS,
+	K_MISS, K_MISS, K_MISS
 };
 
 static const char* const kind_names[K_COUNT] = {
@@ -640,6 +647,9 @@ static const char* const kind_names[K_COUNT] = {
 	"verdict: filed hit, hot set of 1,000",
 	"verdict: filed hit + order snapshot beside",
 	"verdict: unfiled miss + order snapshot beside",
+	"verdict: filed hit, B-tree walk (no index)",
+	"verdict: unfiled miss, B-tree walk (no index)",
+	"verdict: deep, B-tree walk (no index)",
 	"walk, mdb_get per label: www.<filed>",
 	"walk, mdb_get per label: deep",
 	"walk, mdb_get per label: unfiled",
@@ -652,6 +662,9 @@ static const char* const kind_names[K_COUNT] = {
 	"walk, cursor + stop + TLD memo: www.<filed>",
 	"walk, cursor + stop + TLD memo: deep",
 	"walk, cursor + stop + TLD memo: unfiled",
+	"walk, hash index (ig_view_walk): www.<filed>",
+	"walk, hash index (ig_view_walk): deep",
+	"walk, hash index (ig_view_walk): unfiled",
 	"libpsl check of an unfiled name (+ text)",
 	"ranges: 2 x ig_view_range (redirect, domestic)",
 	"ranges: 2 x binary search, in-memory array",
@@ -662,7 +675,8 @@ static const int kind_expect[K_COUNT] = {
 	-1, -1, IG_REASON_FILED, IG_REASON_ABROAD, IG_REASON_FILED,
 	IG_REASON_FILED, IG_REASON_PENDING, IG_REASON_FILED,
 	IG_REASON_FILED, IG_REASON_ABROAD,
-	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1
+	IG_REASON_FILED, IG_REASON_ABROAD, IG_REASON_FILED,
+	-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1, -1
 };
 
 /** one prepared query */
@@ -683,6 +697,8 @@ struct bench {
 	struct ig_view view;
 	/** a view on the order snapshot (opts.urgent for the _U kinds) */
 	struct ig_view uview;
+	/** a view on the main snapshot that walks the B-tree (_B kinds) */
+	struct ig_view bview;
 	MDB_dbi name_dbi;
 	struct ig_policy_opts opts;
 	uint64_t nfilings;
@@ -963,6 +979,13 @@ run_one(struct bench* b, enum kind k, const struct query* q)
 			b->lookups[k] += (uint64_t)nl;
 			return walk_cur(b, key, le, nl, flags);
 		}
+		if(k >= K_WIDX_FILED) {
+			struct ig_filing f;
+			int fl;
+			b->lookups[k] += (uint64_t)nl;
+			return ig_view_walk(&b->view, key, le, nl, flags, &f,
+				&fl);
+		}
 		return walk_skip(b, key, le, nl, flags, &b->lookups[k],
 			k >= K_WTLD_FILED);
 	} else if(k == K_PSL) {
@@ -1010,7 +1033,8 @@ run_one(struct bench* b, enum kind k, const struct query* q)
 			ig_decide(&b->view, &f, &o, &v);
 			b->lookups[k] += 2u * q->labels;
 		} else {
-			ig_decide(&b->view, &f, &b->opts, &v);
+			ig_decide(k >= K_FILED_B ? &b->bview : &b->view, &f,
+				&b->opts, &v);
 			b->lookups[k] += q->labels;
 		}
 		if((int)v.reason != kind_expect[k]) b->wrong[k]++;
@@ -1367,8 +1391,15 @@ main(int argc, char** argv)
 	if(!ig_snapshot_open(upath, &usnap, err, sizeof(err)) ||
 		!ig_view_begin(usnap, &b->uview))
 		die("order snapshot: %s", err);
+	if(!ig_view_begin(snap, &b->bview)) die("%s", "view begin");
+	b->bview.no_index = 1;
 	b->nq = nq;
 	print_name_db(&b->view, b->name_dbi);
+	if(!ig_snapshot_info(snap)->has_index)
+		die("no usable name index: %s",
+			ig_snapshot_info(snap)->index_refused);
+	printf("name index: %" PRIu64 " entries (names and their ancestors)\n",
+		ig_snapshot_info(snap)->index_entries);
 
 	if(mdb_cursor_open(b->view.txn, b->name_dbi, &b->cur) != 0)
 		die("%s", "cursor");
@@ -1402,18 +1433,23 @@ main(int argc, char** argv)
 		for(j = 0; j < nq; j++) {
 			uint8_t key[IG_KEY_MAX], f1[IG_LABELS_MAX],
 				f2[IG_LABELS_MAX], f3[IG_LABELS_MAX],
-				f4[IG_LABELS_MAX];
+				f4[IG_LABELS_MAX], f5[IG_LABELS_MAX],
+				f6[IG_LABELS_MAX];
 			size_t le[IG_LABELS_MAX];
-			int nl, i;
+			struct ig_filing fi;
+			int nl, i, fl;
 			uint64_t dummy = 0;
 			ig_name_wire_to_key(b->q[k][j].name, key, le, &nl);
 			walk_get(b, key, le, nl, f1);
 			walk_cur(b, key, le, nl, f2);
 			walk_skip(b, key, le, nl, f3, &dummy, 0);
 			walk_skip(b, key, le, nl, f4, &dummy, 1);
+			ig_view_walk(&b->view, key, le, nl, f5, &fi, &fl);
+			ig_view_walk(&b->bview, key, le, nl, f6, &fi, &fl);
 			for(i = 0; i < nl; i++)
 				if(f1[i] != f2[i] || f1[i] != f3[i] ||
-					f1[i] != f4[i] ||
+					f1[i] != f4[i] || f1[i] != f5[i] ||
+					f1[i] != f6[i] ||
 					(i == nl - 1 && f1[i]))
 					die("%s", "walk variants disagree");
 		}
@@ -1529,46 +1565,24 @@ main(int argc, char** argv)
 				fmt_t(sp99, b3, sizeof(b3)), ratio);
 		}
 		{
-			/* what the verdict medians would become with the lib
-			 * changes the breakdown rows measure, cumulatively:
-			 * A: the cursor walk with the empty-subtree stop;
-			 * B: the public-suffix check done once per name, not
-			 *    twice (name_exempt runs from ig_decide and again
-			 *    from name_filed for an unfiled name);
-			 * C: the ranges binary-searched in memory;
-			 * D: the TLD's flags from a per-view memo */
-			static const int vk[4] = { K_FILED, K_DEEP, K_MISS,
-				K_PRE_MISS };
-			static const int wk[4] = { 0, 1, 2, 2 };
-			static const int unfiled[4] = { 0, 0, 1, 1 };
-			static const int ranges[4] = { 0, 0, 1, 0 };
-			char b1[32], b2[32], b3[32], b4[32], b5[32];
+			/* the hash index against the B-tree walk, same queries */
+			static const int ik[3] = { K_FILED, K_MISS, K_DEEP };
+			static const int bk[3] = { K_FILED_B, K_MISS_B,
+				K_DEEP_B };
+			char b1[32], b2[32];
 			int x;
-			printf("\nestimated verdict medians with the lib changes "
-				"measured above (cumulative; see docs/"
-				"benchmarks.md):\n\n| %-40s | %9s | %9s | %9s | "
-				"%9s | %9s |\n", "kind", "now", "A", "A+B",
-				"A+B+C", "A+B+C+D");
-			printf("|%s|%s|%s|%s|%s|%s|\n",
+			printf("\nthe hash index (verdict medians, same queries):"
+				"\n\n| %-40s | %9s | %9s | %9s |\n", "kind",
+				"index", "B-tree", "ratio");
+			printf("|%s|%s|%s|%s|\n",
 				"------------------------------------------",
-				"----------:", "----------:", "----------:",
-				"----------:", "----------:");
-			for(x = 0; x < 4; x++) {
-				double a = med[vk[x]] - med[K_WGET_FILED + wk[x]]
-					+ med[K_WSKIP_FILED + wk[x]];
-				double ab = a - (unfiled[x] ? med[K_PSL] : 0);
-				double abc = ab - (ranges[x] ? med[K_RANGE_LMDB] -
-					med[K_RANGE_ARRAY] : 0);
-				double abcd = abc - med[K_WSKIP_FILED + wk[x]] +
-					med[K_WTLD_FILED + wk[x]];
-				printf("| %-40s | %9s | %9s | %9s | %9s | %9s |\n",
-					kind_names[vk[x]] + 9,
-					fmt_t(med[vk[x]], b1, sizeof(b1)),
-					fmt_t(a, b2, sizeof(b2)),
-					fmt_t(ab, b3, sizeof(b3)),
-					fmt_t(abc, b4, sizeof(b4)),
-					fmt_t(abcd, b5, sizeof(b5)));
-			}
+				"----------:", "----------:", "----------:");
+			for(x = 0; x < 3; x++)
+				printf("| %-40s | %9s | %9s | %8.2fx |\n",
+					kind_names[ik[x]] + 9,
+					fmt_t(med[ik[x]], b1, sizeof(b1)),
+					fmt_t(med[bk[x]], b2, sizeof(b2)),
+					med[ik[x]] / med[bk[x]]);
 		}
 		{
 			char b1[32], b2[32];
@@ -1584,7 +1598,7 @@ main(int argc, char** argv)
 				cold_med[1] / rawmed);
 		}
 	}
-	printf("\nchecks: the four walks agree on every level of every "
+	printf("\nchecks: the six walks agree on every level of every "
 		"filed/deep/unfiled query;");
 	for(k = 0; k < K_FIRST_WALK; k++) {
 		if(k <= K_RAW_VIEW)
@@ -1608,6 +1622,7 @@ main(int argc, char** argv)
 	ig_view_end(&b->view);
 	ig_snapshot_unref(snap);
 	ig_view_end(&b->uview);
+	ig_view_end(&b->bview);
 	ig_snapshot_unref(usnap);
 	unlink(upath);
 	if(!keep) {

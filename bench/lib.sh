@@ -226,3 +226,43 @@ bench_wait_rcode() {
 		sleep 0.05
 	done
 }
+
+# bench_module_setup NSPORT PLAINPORT MODPORT NMISSFILES NMISS
+#	the data of the module benchmarks: $w/cn.zone (wildcards under
+#	filed-bench.cn and blk-bench.cn), a snapshot filing filed-bench.cn and
+#	blacklisting blk-bench.cn, $w/plain.conf and $w/mod.conf (Unbound
+#	without and with the module), $w/hit.txt and $w/blocked.txt (1000
+#	names each), and NMISSFILES files $w/missR.txt of NMISS unique names
+bench_module_setup() {
+	nsport=$1 plain=$2 mod=$3 _nfiles=$4 _nmiss=$5
+	echo "bench: zones and policy in $w"
+	cat > "$w/cn.zone" <<Z
+\$TTL 3600
+cn. IN SOA ns.cn. host.cn. 1 3600 600 86400 3600
+cn. IN NS ns.cn.
+ns.cn. IN A 127.0.0.2
+*.filed-bench.cn. IN A 127.0.10.1
+*.blk-bench.cn. IN A 127.0.10.2
+Z
+	mkdir -p "$w/src"
+	printf 'cn\n' > "$w/src/tlds.txt"
+	printf '{"domain":"filed-bench.cn","number":"京ICP备16020626号-1"}\n' > "$w/src/filings.jsonl"
+	printf '{"name":"blk-bench.cn","reason":"bench"}\n' > "$w/src/blacklist.jsonl"
+	printf 'range\n127.0.10.0/24\n' > "$w/src/domestic.csv"
+	"$ig" build --quiet --source "$w/src" --out "$w/snapshot.mdb"
+	printf 'snapshot: %s\nlog-blocks: no\n' "$w/snapshot.mdb" > "$w/icpguard.conf"
+	bench_unbound_conf "$w/plain.conf" "$plain" "validator iterator" 127.0.0.2 "$nsport" cn
+	bench_unbound_conf "$w/mod.conf" "$mod" "dynlib validator iterator" 127.0.0.2 "$nsport" cn
+	printf 'dynlib:\n  dynlib-file: "%s"\n' "$so" >> "$w/mod.conf"
+	for _k in plain mod; do
+		printf 'remote-control:\n  control-enable: no\n' >> "$w/$_k.conf"
+	done
+	awk -v w="$w" 'BEGIN { for(i = 0; i < 1000; i++) {
+		printf "w%d.filed-bench.cn A\n", i > (w "/hit.txt")
+		printf "b%d.blk-bench.cn A\n", i > (w "/blocked.txt") } }'
+	_r=0
+	while [ $_r -lt "$_nfiles" ]; do
+		awk -v n="$_nmiss" -v r="$_r" 'BEGIN { for(i = 0; i < n; i++) printf "m%d-%d.filed-bench.cn A\n", r, i }' > "$w/miss$_r.txt"
+		_r=$((_r+1))
+	done
+}

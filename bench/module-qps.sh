@@ -29,47 +29,13 @@ bench_init bench
 nsport=5453 plain=5454 mod=5455
 for p in $nsport $plain $mod; do bench_port_free $p; done
 
-echo "bench: zones and policy in $w"
-cat > "$w/cn.zone" <<Z
-\$TTL 3600
-cn. IN SOA ns.cn. host.cn. 1 3600 600 86400 3600
-cn. IN NS ns.cn.
-ns.cn. IN A 127.0.0.2
-*.filed-bench.cn. IN A 127.0.10.1
-*.blk-bench.cn. IN A 127.0.10.2
-Z
-mkdir -p "$w/src"
-printf 'cn\n' > "$w/src/tlds.txt"
-printf '{"domain":"filed-bench.cn","number":"京ICP备16020626号-1"}\n' > "$w/src/filings.jsonl"
-printf '{"name":"blk-bench.cn","reason":"bench"}\n' > "$w/src/blacklist.jsonl"
-printf 'range\n127.0.10.0/24\n' > "$w/src/domestic.csv"
-"$ig" build --quiet --source "$w/src" --out "$w/snapshot.mdb"
-printf 'snapshot: %s\nlog-blocks: no\n' "$w/snapshot.mdb" > "$w/icpguard.conf"
-bench_unbound_conf "$w/plain.conf" $plain "validator iterator" 127.0.0.2 $nsport cn
-bench_unbound_conf "$w/mod.conf" $mod "dynlib validator iterator" 127.0.0.2 $nsport cn
-printf 'dynlib:\n  dynlib-file: "%s"\n' "$so" >> "$w/mod.conf"
-for kind in plain mod; do
-	printf 'remote-control:\n  control-enable: no\n' >> "$w/$kind.conf"
-done
+bench_module_setup "$nsport" "$plain" "$mod" $((rounds * 2)) "$nmiss"
 bench_nsd_start 127.0.0.2 $nsport cn
 "$ub" -c "$w/plain.conf"
 ICPGUARD_CONF="$w/icpguard.conf" "$ub" -c "$w/mod.conf"
 i=0
 while [ $i -lt 50 ] && ! { [ -s "$w/plain.conf.pid" ] && [ -s "$w/mod.conf.pid" ]; }; do sleep 0.1; i=$((i+1)); done
 bench_track "$(cat "$w/plain.conf.pid")" "$(cat "$w/mod.conf.pid")"
-
-i=0; : > "$w/hit.txt"; : > "$w/blocked.txt"
-while [ $i -lt 1000 ]; do
-	echo "w$i.filed-bench.cn A" >> "$w/hit.txt"
-	echo "b$i.blk-bench.cn A" >> "$w/blocked.txt"
-	i=$((i+1))
-done
-# unique names for every miss run: ROUNDS x 2 files
-r=0
-while [ $r -lt $((rounds * 2)) ]; do
-	awk -v n="$nmiss" -v r="$r" 'BEGIN { for(i = 0; i < n; i++) printf "m%d-%d.filed-bench.cn A\n", r, i }' > "$w/miss$r.txt"
-	r=$((r+1))
-done
 
 echo "bench: warming caches"
 for p in $plain $mod; do

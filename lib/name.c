@@ -109,7 +109,7 @@ ig_name_wire_canon(const uint8_t* in, size_t inlen, uint8_t* out,
 		if(n + 1 + ll > IG_NAME_MAX || n + 1 + ll > inlen) return 0;
 		out[n] = ll;
 		for(i = 1; i <= ll; i++)
-			out[n+i] = (uint8_t)tolower(in[n+i]);
+			out[n+i] = ig_lower(in[n+i]);
 		n += 1 + (size_t)ll;
 		if(ll == 0) break;
 	}
@@ -124,6 +124,19 @@ ig_name_wire_len(const uint8_t* wire)
 	while(wire[n]) n += 1 + (size_t)wire[n];
 	return n + 1;
 }
+
+/** ig_lower of every byte, for the per-query loop */
+static const uint8_t ig_lower_table[256] = {
+#define L4(c) L1(c), L1((c) + 1), L1((c) + 2), L1((c) + 3)
+#define L1(c) ((c) >= 'A' && (c) <= 'Z' ? (c) + ('a' - 'A') : (c))
+#define L16(c) L4(c), L4((c) + 4), L4((c) + 8), L4((c) + 12)
+#define L64(c) L16(c), L16((c) + 16), L16((c) + 32), L16((c) + 48)
+	L64(0), L64(64), L64(128), L64(192)
+#undef L64
+#undef L16
+#undef L1
+#undef L4
+};
 
 size_t
 ig_name_wire_to_key(const uint8_t* wire, uint8_t* key, size_t* labelend,
@@ -140,7 +153,7 @@ ig_name_wire_to_key(const uint8_t* wire, uint8_t* key, size_t* labelend,
 		size_t s = starts[i], ll = wire[s], j;
 		key[k++] = (uint8_t)ll;
 		for(j = 1; j <= ll; j++)
-			key[k++] = (uint8_t)tolower(wire[s+j]);
+			key[k++] = ig_lower_table[wire[s+j]];
 		if(labelend) labelend[nl - 1 - i] = k;
 	}
 	if(nlabels) *nlabels = nl;

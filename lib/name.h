@@ -25,6 +25,14 @@
 /** maximum number of labels in a name */
 #define IG_LABELS_MAX 128
 
+/** DNS case folding: ASCII letters only, whatever the C locale says
+ * (RFC 4343); inline, it runs for every byte of every query name */
+static inline uint8_t
+ig_lower(uint8_t c)
+{
+	return (uint8_t)(c >= 'A' && c <= 'Z' ? c + ('a' - 'A') : c);
+}
+
 /**
  * Normalise a text name to lower-case A-label wire format.
  * Unicode labels are converted with UTS#46 (non-transitional) by libidn2.

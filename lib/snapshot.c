@@ -5,6 +5,7 @@
  * See snapshot.h for the rules and docs/snapshot.md for the layout.
  */
 #include "lib/snapshot.h"
+#include "lib/name_index.h"
 #include "lib/record.h"
 #include <stdatomic.h>
 #include <stdio.h>
@@ -33,6 +34,8 @@ struct ig_snapshot {
 	uint8_t* psl_exc;
 	/** its length */
 	size_t psl_exc_len;
+	/** the hash index over the name database (slots NULL: none) */
+	struct ig_name_index nidx;
 };
 
 /** a range held in memory for the lookups (owner points into the map) */
@@ -126,7 +129,7 @@ ig_snapshot_open(const char* path, struct ig_snapshot** out, char* err,
 		goto fail;
 	}
 	if((rc = mdb_env_create(&s->env)) != 0 ||
-		(rc = mdb_env_set_maxdbs(s->env, IG_DB_COUNT)) != 0) {
+		(rc = mdb_env_set_maxdbs(s->env, IG_DB_COUNT + 1)) != 0) {
 		snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
 		goto fail;
 	}
@@ -202,6 +205,10 @@ ig_snapshot_open(const char* path, struct ig_snapshot** out, char* err,
 	}
 	snprintf(s->info.ident, sizeof(s->info.ident), "%llu-%.12s",
 		(unsigned long long)s->info.serial, s->info.hash);
+	s->info.has_index = ig_name_index_load(&s->nidx, txn,
+		s->dbi[IG_DB_NAME], s->info.index_refused,
+		sizeof(s->info.index_refused));
+	s->info.index_entries = s->nidx.entries;
 	if(!ranges_load(s, txn)) {
 		snprintf(err, errlen, "%s: out of memory loading ranges", path);
 		goto fail;
@@ -379,6 +386,50 @@ view_tld_keep(struct ig_view* v, const uint8_t* key, size_t len,
 	v->tld_below = (uint8_t)below;
 }
 
+/** one level of a walk: the flags and filing in the name record d */
+static unsigned
+walk_level(struct ig_dec* d, int i, uint8_t* flags, struct ig_filing* filing,
+	int* filing_level)
+{
+	struct ig_filing f;
+	unsigned fl = ig_dec_u8(d);
+	if((fl & IG_NAME_FILING) && !filing_decode(d, &f))
+		fl &= ~IG_NAME_FILING;
+	if(fl & IG_NAME_FILING) {
+		*filing = f;
+		*filing_level = i;
+	}
+	flags[i] = (uint8_t)fl;
+	return fl;
+}
+
+/** ig_view_walk through the hash index: one probe per level, down to the
+ * first level that is absent or has nothing below it */
+static unsigned
+walk_index(struct ig_view* v, const uint8_t* key, const size_t* labelend,
+	int nl, uint8_t* flags, struct ig_filing* filing, int* filing_level)
+{
+	const struct ig_name_index* x = &v->snap->nidx;
+	uint64_t h[IG_LABELS_MAX];
+	unsigned any = 0;
+	int i;
+	if(nl > IG_LABELS_MAX) nl = IG_LABELS_MAX;
+	ig_name_index_hashes(x, key, labelend, nl, h);
+	for(i = 0; i < nl; i++) {
+		struct ig_index_hit hit;
+		if(!ig_name_index_find(x, key, labelend[i], h[i], &hit)) break;
+		if(hit.record) {
+			struct ig_dec d = { hit.val, hit.vallen, 0, 0 };
+			if(hit.val || view_get(v, IG_DB_NAME, key, labelend[i],
+				&d))
+				any |= walk_level(&d, i, flags, filing,
+					filing_level);
+		}
+		if(!hit.children) break;
+	}
+	return any;
+}
+
 unsigned
 ig_view_walk(struct ig_view* v, const uint8_t* key, const size_t* labelend,
 	int nl, uint8_t* flags, struct ig_filing* filing, int* filing_level)
@@ -387,6 +438,9 @@ ig_view_walk(struct ig_view* v, const uint8_t* key, const size_t* labelend,
 	int i;
 	memset(flags, 0, (size_t)nl);
 	*filing_level = -1;
+	if(v->snap->nidx.slots && !v->no_index)
+		return walk_index(v, key, labelend, nl, flags, filing,
+			filing_level);
 	if(!v->name_cur && mdb_cursor_open(v->txn, v->snap->dbi[IG_DB_NAME],
 		&v->name_cur) != 0)
 		return 0;
@@ -428,16 +482,7 @@ ig_view_walk(struct ig_view* v, const uint8_t* key, const size_t* labelend,
 		if(k.mv_size == labelend[i] && memcmp(k.mv_data, key,
 			labelend[i]) == 0) {
 			struct ig_dec d = { val.mv_data, val.mv_size, 0, 0 };
-			struct ig_filing f;
-			unsigned fl = ig_dec_u8(&d);
-			if((fl & IG_NAME_FILING) && !filing_decode(&d, &f))
-				fl &= ~IG_NAME_FILING;
-			if(fl & IG_NAME_FILING) {
-				*filing = f;
-				*filing_level = i;
-			}
-			flags[i] = (uint8_t)fl;
-			any |= fl;
+			any |= walk_level(&d, i, flags, filing, filing_level);
 			continue;
 		}
 		/* the next name is not this one: go deeper only when it lies

@@ -184,6 +184,12 @@ struct ig_snapshot_info {
 	/** 1 if the public suffix list is in the name database (IG_NAME_SUFFIX
 	 * flags and meta "psl.exceptions"); 0: ask libpsl */
 	int has_psl;
+	/** 1 if the hash index over the name database is in use */
+	int has_index;
+	/** its entries (names and their ancestors) */
+	uint64_t index_entries;
+	/** when the file has an index that was refused, why ("" otherwise) */
+	char index_refused[128];
 };
 
 /** An open snapshot; opaque, reference counted. */
@@ -208,6 +214,9 @@ struct ig_view {
 	uint8_t tld_flags;
 	/** 1 if names exist below it */
 	uint8_t tld_below;
+	/** set to 1 to walk the B-tree even when the snapshot has a hash
+	 * index (tests and benchmarks compare the two) */
+	int no_index;
 };
 
 /**
@@ -271,10 +280,12 @@ unsigned ig_view_name(struct ig_view* v, const uint8_t* key, size_t keylen,
 
 /**
  * The flags at every ancestor of a name, from the TLD down: flags[i] for
- * the ancestor with i+1 labels (key length labelend[i]).  One cursor walks
- * down the name database: ancestors sort next to each other, so after the
- * first lookup the others mostly stay on the same leaf page, and the walk
- * stops at the first level below which no name exists (deeper flags 0).
+ * the ancestor with i+1 labels (key length labelend[i]).  With the hash
+ * index (lib/name_index.h) it is one probe per level; without, one cursor
+ * walks down the name database: ancestors sort next to each other, so after
+ * the first lookup the others mostly stay on the same leaf page.  Either way
+ * the walk stops at the first level below which no name exists (deeper
+ * flags 0).  Thread: the view's.
  * @param filing, filing_level: the nearest filing and its level (-1 none).
  * @return the union of the flags.
  */

@@ -9,6 +9,7 @@
  * or the new one at PATH, never a mix, and at worst a stale temporary.
  */
 #include "lib/snapshot.h"
+#include "lib/name_index.h"
 #include "lib/record.h"
 #include <errno.h>
 #include <fcntl.h>
@@ -81,7 +82,7 @@ ig_writer_create(const char* path, size_t mapsize, char* err, size_t errlen)
 	snprintf(w->tmp, tl, "%s.tmp.%d", path, (int)getpid());
 	unlink(w->tmp);
 	if((rc = mdb_env_create(&w->env)) != 0 ||
-		(rc = mdb_env_set_maxdbs(w->env, IG_DB_COUNT)) != 0 ||
+		(rc = mdb_env_set_maxdbs(w->env, IG_DB_COUNT + 1)) != 0 ||
 		(rc = mdb_env_set_mapsize(w->env, mapsize ? mapsize :
 			((size_t)64 << 30))) != 0) {
 		snprintf(err, errlen, "%s: %s", w->tmp, mdb_strerror(rc));
@@ -640,6 +641,39 @@ content_hash(struct ig_writer* w, char* hex)
 	return 1;
 }
 
+/** build the hash index of the name database in a second transaction:
+ * the records are committed, so their pages no longer move
+ * (lib/name_index.h) */
+static int
+index_add(struct ig_writer* w, const char* hex)
+{
+	MDB_dbi idx;
+	char sd[17];
+	uint64_t seed;
+	int rc;
+	memcpy(sd, hex, 16);
+	sd[16] = 0;
+	seed = strtoull(sd, NULL, 16);
+	if((rc = mdb_txn_begin(w->env, NULL, 0, &w->txn)) != 0)
+		return lmdb_fail(w, "index", rc);
+	if((rc = mdb_dbi_open(w->txn, IG_INDEX_DB, MDB_CREATE, &idx)) != 0) {
+		mdb_txn_abort(w->txn);
+		w->txn = NULL;
+		return lmdb_fail(w, "index", rc);
+	}
+	if(!ig_name_index_build(w->env, w->txn, w->dbi[IG_DB_NAME], idx, seed,
+		release_map, w->err, sizeof(w->err))) {
+		mdb_txn_abort(w->txn);
+		w->txn = NULL;
+		return 0;
+	}
+	rc = mdb_txn_commit(w->txn);
+	w->txn = NULL;
+	if(rc != 0) return lmdb_fail(w, "index commit", rc);
+	release_map(w->env);
+	return 1;
+}
+
 /** fsync a file or directory by path */
 static int
 fsync_path(const char* path, int dir)
@@ -681,6 +715,7 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 		lmdb_fail(w, "commit", rc);
 		goto fail;
 	}
+	if(!index_add(w, hex)) goto fail;
 	if((rc = mdb_env_sync(w->env, 1)) != 0) {
 		lmdb_fail(w, "sync", rc);
 		goto fail;

@@ -84,6 +84,18 @@ svcb_hints(const uint8_t* rd, size_t len, struct ig_facts* f,
 	}
 }
 
+int
+icpguard_answer_has_alias(const struct reply_info* rep)
+{
+	size_t i;
+	for(i = 0; i < rep->an_numrrsets; i++) {
+		uint16_t t = ntohs(rep->rrsets[i]->rk.type);
+		if(t == LDNS_RR_TYPE_CNAME || t == LDNS_RR_TYPE_DNAME)
+			return 1;
+	}
+	return 0;
+}
+
 void
 icpguard_facts(struct query_info* qinfo, struct reply_info* rep,
 	struct ig_facts* f, struct ig_addr* addrs,

@@ -195,6 +195,12 @@ void icpguard_facts(struct query_info* qinfo, struct reply_info* rep,
 	uint8_t names[][IG_NAME_MAX]);
 
 /**
+ * Whether the answer section holds a CNAME or DNAME rrset (cheaper than
+ * icpguard_facts when only that matters).  Thread: the query's worker.
+ */
+int icpguard_answer_has_alias(const struct reply_info* rep);
+
+/**
  * Build the policy answer for a block verdict in the query's region.
  * @return the message, or NULL on allocation failure.
  */

@@ -248,6 +248,12 @@ ig_cmd_info(int argc, char** argv)
 		}
 		mdb_cursor_close(cur);
 	}
+	if(si->has_index)
+		printf("%-24s %llu entries\n", "name index",
+			(unsigned long long)si->index_entries);
+	else
+		printf("%-24s none%s%s\n", "name index", si->index_refused[0] ?
+			": refused, " : " (B-tree walks)", si->index_refused);
 	ig_view_end(&view);
 	ig_snapshot_unref(snap);
 	return 0;

@@ -7,7 +7,8 @@
  * overlapping ranges rejected), opening errors that name the file, the
  * identity (serial, content hash), every record kind read back through a
  * view, order activity edges, range edges, and the change record written
- * by ig_writer_diff.
+ * by ig_writer_diff, and the hash index: walks through it agree with walks
+ * through the B-tree, and a copy that moves pages has its index refused.
  */
 #include "config.h"
 #include <stdarg.h>
@@ -772,6 +773,114 @@ test_db_names(void** state)
 	assert_string_equal(ig_db_name(IG_DB_COUNT), "?");
 }
 
+
+/* ------------------------------------------------------------------ */
+/* the hash index over the name database                               */
+
+/** a random name from a small alphabet of labels, so that names share
+ * ancestors and many ancestors have no record of their own */
+static void
+random_name(unsigned* seed, int maxdepth, char* out, size_t len)
+{
+	static const char* const tlds[] = { "cn", "com.cn", "net", "xn--fiqs8s" };
+	static const char* const labels[] = { "a", "b", "www", "mail", "x-1",
+		"_dmarc", "shop", "yun", "e", "f" };
+	int depth = 1 + (int)(rand_r(seed) % (unsigned)maxdepth), i;
+	size_t p = 0;
+	for(i = 0; i < depth; i++)
+		p += (size_t)snprintf(out + p, len - p, "%s.", labels[rand_r(seed)
+			% (sizeof(labels) / sizeof(labels[0]))]);
+	snprintf(out + p, len - p, "%s", tlds[rand_r(seed) %
+		(sizeof(tlds) / sizeof(tlds[0]))]);
+}
+
+/** walk one name with and without the index and require the same result */
+static void
+walk_both(struct ig_view* vi, struct ig_view* vb, const char* name)
+{
+	uint8_t wire[IG_NAME_MAX], key[IG_KEY_MAX], fi[IG_LABELS_MAX],
+		fb[IG_LABELS_MAX];
+	size_t labelend[IG_LABELS_MAX];
+	struct ig_filing gi, gb;
+	int nl, li, lb;
+	unsigned ai, ab;
+	ut_wire(name, wire);
+	ig_name_wire_to_key(wire, key, labelend, &nl);
+	memset(&gi, 0, sizeof(gi));
+	memset(&gb, 0, sizeof(gb));
+	ai = ig_view_walk(vi, key, labelend, nl, fi, &gi, &li);
+	ab = ig_view_walk(vb, key, labelend, nl, fb, &gb, &lb);
+	if(ai != ab || li != lb || memcmp(fi, fb, (size_t)nl) != 0 ||
+		(li >= 0 && strcmp(gi.number, gb.number) != 0))
+		fail_msg("%s: index walk %#x level %d, B-tree walk %#x level %d",
+			name, ai, li, ab, lb);
+}
+
+static void
+test_index_walk_agrees(void** state)
+{
+	struct fixture* fx = *state;
+	struct ig_writer* w = ut_writer(fx->path);
+	struct ig_snapshot* s, *c;
+	struct ig_view vi, vb, vc;
+	char name[300], copy[600], err[512];
+	unsigned seed = 7;
+	int i, added = 0;
+	MDB_env* env;
+	for(i = 0; i < 3000; i++) {
+		uint8_t wire[IG_NAME_MAX];
+		random_name(&seed, 5, name, sizeof(name));
+		ut_wire(name, wire);
+		if(ig_writer_name_flags(w, wire) & IG_NAME_FILING) continue;
+		if(i % 7 == 0)
+			ut_blacklist(w, name, i % 2, "r", "s");
+		else {
+			ut_filing(w, name, IG_FILING_ACTIVE, "京ICP备16020626号-1");
+			added++;
+		}
+	}
+	assert_true(added > 1000);
+	s = ut_publish_open(w, fx->path, 1);
+	assert_true(ig_snapshot_info(s)->has_index);
+	assert_true(ig_snapshot_info(s)->index_entries > (uint64_t)added);
+	assert_true(ig_view_begin(s, &vi));
+	assert_true(ig_view_begin(s, &vb));
+	vb.no_index = 1;
+	for(i = 0; i < 20000; i++) {
+		random_name(&seed, 7, name, sizeof(name));
+		walk_both(&vi, &vb, name);
+	}
+	walk_both(&vi, &vb, "cn");
+	walk_both(&vi, &vb, "unknown-tld");
+	walk_both(&vi, &vb, "a.b.c.d.unknown-tld");
+	/* a copy that moves pages: the index no longer matches the file and
+	 * is refused; walks then use the B-tree and still agree */
+	snprintf(copy, sizeof(copy), "%s.compact", fx->path);
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, IG_DB_COUNT + 1), 0);
+	assert_int_equal(mdb_env_open(env, fx->path, MDB_NOSUBDIR |
+		MDB_RDONLY | MDB_NOLOCK, 0644), 0);
+	assert_int_equal(mdb_env_copy2(env, copy, MDB_CP_COMPACT), 0);
+	mdb_env_close(env);
+	if(!ig_snapshot_open(copy, &c, err, sizeof(err)))
+		fail_msg("open copy: %s", err);
+	assert_false(ig_snapshot_info(c)->has_index);
+	assert_true(ut_contains(ig_snapshot_info(c)->index_refused,
+		"does not match"));
+	assert_true(ig_view_begin(c, &vc));
+	seed = 11;
+	for(i = 0; i < 2000; i++) {
+		random_name(&seed, 7, name, sizeof(name));
+		walk_both(&vi, &vc, name);
+	}
+	ig_view_end(&vc);
+	ig_snapshot_unref(c);
+	unlink(copy);
+	ig_view_end(&vi);
+	ig_view_end(&vb);
+	ig_snapshot_unref(s);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -803,6 +912,7 @@ main(void)
 		T(test_diff_orders_and_ranges),
 		T(test_targets_encode_overflow),
 		T(test_db_names),
+		T(test_index_walk_agrees),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
