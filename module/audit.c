@@ -208,12 +208,25 @@ json_esc(char* buf, size_t cap, size_t* pos, const char* s)
 	buf[*pos] = 0;
 }
 
+/** append a plain string to buf at *pos, if it fits with room to spare */
+static int
+json_raw(char* buf, size_t cap, size_t* pos, const char* s)
+{
+	size_t n = strlen(s);
+	if(*pos + n + 8 >= cap) return 0;
+	memcpy(buf + *pos, s, n);
+	*pos += n;
+	return 1;
+}
+
 /** the extra summary {"snapshot","reason","id","doc_no","mode"} */
 static size_t
 extra_json(char* buf, size_t cap, const struct icpguard_audit_policy* pol)
 {
 	size_t n = 0;
-	const char* keys[] = { "snapshot", "reason", "id", "doc_no", "mode" };
+	static const char* const keys[] = { "{\"snapshot\":\"",
+		"\",\"reason\":\"", "\",\"id\":\"", "\",\"doc_no\":\"",
+		"\",\"mode\":\"" };
 	const char* vals[5];
 	int i;
 	vals[0] = pol->snapshot ? pol->snapshot : "";
@@ -221,16 +234,11 @@ extra_json(char* buf, size_t cap, const struct icpguard_audit_policy* pol)
 	vals[2] = pol->id;
 	vals[3] = pol->doc_no;
 	vals[4] = pol->monitor ? "monitor" : "enforce";
-	buf[n++] = '{';
 	for(i = 0; i < 5; i++) {
-		n += (size_t)snprintf(buf + n, cap - n, "%s\"%s\":\"",
-			i ? "," : "", keys[i]);
-		if(n >= cap) return 0;
+		if(!json_raw(buf, cap, &n, keys[i])) return 0;
 		json_esc(buf, cap, &n, vals[i]);
-		if(n + 3 >= cap) return 0;
-		buf[n++] = '"';
 	}
-	buf[n++] = '}';
+	if(!json_raw(buf, cap, &n, "\"}")) return 0;
 	buf[n] = 0;
 	return n;
 }
@@ -257,56 +265,62 @@ policy_action(struct reply_info* rep, int monitor)
 	return DNSTAP__POLICY__ACTION__NODATA;
 }
 
-/** one captured record, waiting for the encoder thread */
-struct audit_event {
+/**
+ * The ring: workers append records as packed bytes (a header, then the
+ * variable fields back to back), the encoder thread reads them in place.
+ * A record is a few cache lines, not a fixed 1.3 KiB slot: every line a
+ * worker writes has to travel to the encoder's core, so the fewer the
+ * better.  A record never wraps; a header with length 0 says "continue
+ * at the start of the buffer".
+ */
+struct audit_hdr {
+	/** record length, header included, multiple of 8; 0: wrap */
+	uint32_t len;
+	/** response time nanoseconds */
+	uint32_t nsec;
 	/** response time */
 	int64_t sec;
-	/** its nanoseconds */
-	uint32_t nsec;
-	/** client: family (0 none), protocol (1 udp, 2 tcp, 0 unknown) */
-	uint8_t family, proto;
-	/** client address and port */
-	uint8_t addr[16];
-	/** port */
-	uint16_t port;
-	/** the question */
-	uint8_t qname[IG_NAME_MAX];
-	/** its length */
-	uint16_t qname_len;
-	/** type and class */
-	uint16_t qtype, qclass;
-	/** response flags (rcode, QR, RA) */
-	uint16_t flags;
-	/** the policy SOA rdata (soa_len 0: none) */
-	uint8_t soa[IG_NAME_MAX * 2 + 24];
-	/** its length */
-	uint16_t soa_len;
-	/** a message encoded by the worker (answers with records, monitor
-	 * verdicts, samples), malloc'ed; NULL when synthesized from soa */
+	/** a message encoded by the worker, malloc'ed (NULL: synthesized
+	 * from the SOA); the encoder frees it */
 	uint8_t* wire;
 	/** its length */
-	size_t wire_len;
-	/** 1: wire is a query message (no response) */
-	uint8_t wire_is_query;
-	/** policy part: has one, monitor, action */
-	uint8_t has_policy, monitor;
-	/** action */
-	int action;
-	/** reason, id, document, snapshot */
-	char reason[16], id[64], doc_no[160], snapshot[48];
-	/** matched name (wire) */
-	uint8_t match[IG_NAME_MAX];
+	uint32_t wire_len;
+	/** client address */
+	uint8_t addr[16];
+	/** client port */
+	uint16_t port;
+	/** type, class, response flags */
+	uint16_t qtype, qclass, flags;
+	/** family (0 none, 4, 6), protocol (1 udp, 2 tcp, 0 unknown) */
+	uint8_t family, proto;
+	/** 1: wire is a query message; has a policy part; monitor mode */
+	uint8_t wire_is_query, has_policy, monitor;
+	/** dnstap policy action */
+	uint8_t action;
+	/** lengths of the variable fields that follow, in this order:
+	 * qname, soa, match (wire), reason, id, doc_no, snapshot (text,
+	 * each followed by a NUL not counted here) */
+	uint16_t vlen[7];
 };
 
-/** bounded string copy */
-static void
-ev_str(char* dst, size_t cap, const char* src)
-{
-	size_t n = src ? strlen(src) : 0;
-	if(n >= cap) n = cap - 1;
-	if(n) memcpy(dst, src, n);
-	dst[n] = 0;
-}
+/** variable fields of a record */
+enum { V_QNAME, V_SOA, V_MATCH, V_REASON, V_ID, V_DOC, V_SNAP, V_COUNT };
+
+/** one record as the encoder reads it: the header and pointers into the
+ * ring */
+struct audit_event {
+	/** the header */
+	const struct audit_hdr* h;
+	/** the variable fields */
+	const uint8_t* qname, *soa, *match;
+	/** their lengths */
+	size_t qname_len, soa_len;
+	/** the text fields ("" when absent) */
+	const char* reason, *id, *doc_no, *snapshot;
+};
+
+/** round up to the record alignment */
+#define REC_ALIGN(n) (((n) + 7) & ~(size_t)7)
 
 /** count a drop and say so now and then */
 static void
@@ -318,17 +332,30 @@ audit_drop(struct icpguard_env* ie)
 			"audit records dropped so far", n);
 }
 
+/** append one variable field to a record being written */
+static uint8_t*
+put_var(struct audit_hdr* h, int i, uint8_t* p, const void* src, size_t n,
+	int text)
+{
+	h->vlen[i] = (uint16_t)n;
+	if(n) memcpy(p, src, n);
+	p += n;
+	if(text) *p++ = 0;
+	return p;
+}
+
 void
 icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
 	struct reply_info* rep, int cached, struct comm_reply* repinfo,
 	const struct icpguard_audit_policy* pol, struct regional* region)
 {
 	struct icpguard_audit* a = &ie->audit;
-	struct audit_event* e;
+	struct audit_hdr* h;
 	struct timespec now;
-	uint8_t* wire = NULL;
-	size_t wl = 0;
-	int is_query = 0, synth;
+	uint8_t* wire = NULL, *p;
+	size_t wl = 0, vl[V_COUNT], len, at, room, i;
+	const void* vp[V_COUNT];
+	int is_query = 0, synth, has_policy = pol && pol->reason;
 	if(!a->iothr || !a->ring) return;
 	/* the collector is behind: drop before doing any work */
 	if(atomic_load_explicit(&a->inflight, memory_order_relaxed) >=
@@ -338,8 +365,9 @@ icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
 	}
 	/* a policy answer without answer records is rebuilt by the encoder
 	 * from its SOA; anything else is encoded here, while rep is valid */
-	synth = pol && pol->reason && !pol->monitor && pol->soa &&
-		pol->soa_len <= sizeof(e->soa) && rep && rep->an_numrrsets == 0;
+	synth = has_policy && !pol->monitor && pol->soa &&
+		pol->soa_len <= IG_NAME_MAX * 2 + 24 && rep &&
+		rep->an_numrrsets == 0;
 	if(!synth) {
 		uint8_t* w = encode_msg(qinfo, rep, cached, region, &wl);
 		if(!w && rep) {
@@ -348,65 +376,110 @@ icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
 		} else if(!rep) is_query = 1;
 		if(w && (wire = malloc(wl)) != NULL) memcpy(wire, w, wl);
 	}
+	/* the variable fields and the record length */
+	memset(vl, 0, sizeof(vl));
+	memset(vp, 0, sizeof(vp));
+	vp[V_QNAME] = qinfo->qname;
+	vl[V_QNAME] = qinfo->qname_len <= IG_NAME_MAX ? qinfo->qname_len : 0;
+	if(synth) {
+		vp[V_SOA] = pol->soa;
+		vl[V_SOA] = pol->soa_len;
+	}
+	if(has_policy) {
+		const char* t[4] = { pol->reason, pol->id, pol->doc_no,
+			pol->snapshot };
+		if(pol->match) {
+			vp[V_MATCH] = pol->match;
+			vl[V_MATCH] = ig_name_wire_len(pol->match);
+		}
+		for(i = 0; i < 4; i++) {
+			vp[V_REASON + i] = t[i] ? t[i] : "";
+			vl[V_REASON + i] = strnlen(vp[V_REASON + i], 255);
+		}
+	}
+	len = sizeof(*h) + 4; /* 4 NULs after the text fields */
+	for(i = 0; i < V_COUNT; i++) len += vl[i];
+	len = REC_ALIGN(len);
 	clock_gettime(CLOCK_REALTIME, &now);
 	pthread_mutex_lock(&a->lock);
-	if(a->ring_head - a->ring_tail >= a->ring_size) {
-		pthread_mutex_unlock(&a->lock);
-		free(wire);
-		audit_drop(ie);
-		return;
-	}
-	e = &a->ring[a->ring_head % a->ring_size];
-	e->sec = now.tv_sec;
-	e->nsec = (uint32_t)now.tv_nsec;
-	e->family = 0;
-	e->proto = 0;
+	/* room: the record must fit before the end of the buffer, else a
+	 * wrap marker takes the rest and the record starts at 0 */
+	at = (size_t)(a->ring_head % a->ring_cap);
+	room = a->ring_cap - (size_t)(a->ring_head - a->ring_tail);
+	if(a->ring_cap - at < len) {
+		if(room < (a->ring_cap - at) + len) goto full;
+		((struct audit_hdr*)(a->ring + at))->len = 0;
+		a->ring_head += a->ring_cap - at;
+		at = 0;
+	} else if(room < len) goto full;
+	h = (struct audit_hdr*)(a->ring + at);
+	h->len = (uint32_t)len;
+	h->sec = now.tv_sec;
+	h->nsec = (uint32_t)now.tv_nsec;
+	h->wire = wire;
+	h->wire_len = (uint32_t)wl;
+	h->family = 0;
+	h->proto = 0;
+	h->port = 0;
 	if(repinfo) {
 		struct sockaddr_storage* sa = &repinfo->client_addr;
 		if(sa->ss_family == AF_INET) {
 			struct sockaddr_in* s4 = (struct sockaddr_in*)sa;
-			memcpy(e->addr, &s4->sin_addr, 4);
-			e->port = ntohs(s4->sin_port);
-			e->family = 4;
+			memcpy(h->addr, &s4->sin_addr, 4);
+			h->port = ntohs(s4->sin_port);
+			h->family = 4;
 		} else if(sa->ss_family == AF_INET6) {
 			struct sockaddr_in6* s6 = (struct sockaddr_in6*)sa;
-			memcpy(e->addr, &s6->sin6_addr, 16);
-			e->port = ntohs(s6->sin6_port);
-			e->family = 6;
+			memcpy(h->addr, &s6->sin6_addr, 16);
+			h->port = ntohs(s6->sin6_port);
+			h->family = 6;
 		}
 		if(repinfo->c)
-			e->proto = repinfo->c->type == comm_udp ? 1 : 2;
+			h->proto = repinfo->c->type == comm_udp ? 1 : 2;
 	}
-	e->qname_len = (uint16_t)(qinfo->qname_len <= sizeof(e->qname) ?
-		qinfo->qname_len : 0);
-	memcpy(e->qname, qinfo->qname, e->qname_len);
-	e->qtype = qinfo->qtype;
-	e->qclass = qinfo->qclass;
-	e->flags = rep ? rep->flags : 0;
-	e->soa_len = 0;
-	if(synth) {
-		memcpy(e->soa, pol->soa, pol->soa_len);
-		e->soa_len = (uint16_t)pol->soa_len;
-	}
-	e->wire = wire;
-	e->wire_len = wl;
-	e->wire_is_query = (uint8_t)is_query;
-	e->has_policy = pol && pol->reason;
-	if(e->has_policy) {
-		e->monitor = (uint8_t)pol->monitor;
-		e->action = policy_action(rep, pol->monitor);
-		ev_str(e->reason, sizeof(e->reason), pol->reason);
-		ev_str(e->id, sizeof(e->id), pol->id);
-		ev_str(e->doc_no, sizeof(e->doc_no), pol->doc_no);
-		ev_str(e->snapshot, sizeof(e->snapshot), pol->snapshot);
-		if(pol->match) memcpy(e->match, pol->match,
-			ig_name_wire_len(pol->match));
-		else e->match[0] = 0;
-	}
-	a->ring_head++;
+	h->qtype = qinfo->qtype;
+	h->qclass = qinfo->qclass;
+	h->flags = rep ? rep->flags : 0;
+	h->wire_is_query = (uint8_t)is_query;
+	h->has_policy = (uint8_t)has_policy;
+	h->monitor = (uint8_t)(has_policy && pol->monitor);
+	h->action = (uint8_t)(has_policy ? policy_action(rep, pol->monitor) : 0);
+	p = (uint8_t*)(h + 1);
+	for(i = 0; i < V_COUNT; i++)
+		p = put_var(h, (int)i, p, vp[i], vl[i], i >= V_REASON);
+	a->ring_head += len;
 	pthread_mutex_unlock(&a->lock);
 	/* no wake-up: the encoder polls, so a worker never pays a futex
 	 * system call for a record */
+	return;
+full:
+	pthread_mutex_unlock(&a->lock);
+	free(wire);
+	audit_drop(ie);
+}
+
+/** the record at ring offset at, as the encoder reads it */
+static void
+event_read(const uint8_t* rec, struct audit_event* e)
+{
+	const uint8_t* p;
+	const char** t[4];
+	int i;
+	e->h = (const struct audit_hdr*)rec;
+	p = rec + sizeof(*e->h);
+	e->qname = p;
+	e->qname_len = e->h->vlen[V_QNAME];
+	p += e->qname_len;
+	e->soa = p;
+	e->soa_len = e->h->vlen[V_SOA];
+	p += e->soa_len;
+	e->match = e->h->vlen[V_MATCH] ? p : (const uint8_t*)"";
+	p += e->h->vlen[V_MATCH];
+	t[0] = &e->reason; t[1] = &e->id; t[2] = &e->doc_no; t[3] = &e->snapshot;
+	for(i = 0; i < 4; i++) {
+		*t[i] = (const char*)p;
+		p += e->h->vlen[V_REASON + i] + 1;
+	}
 }
 
 /** append a string to buf at *pos (bounded) */
@@ -428,18 +501,18 @@ synth_response(const struct audit_event* e, uint32_t ttl, uint8_t* out,
 	size_t n = 0;
 	if(12 + e->qname_len + 4 + 12 + e->soa_len > cap) return 0;
 	memset(out, 0, 12);
-	out[2] = (uint8_t)((e->flags | 0x8000) >> 8);
-	out[3] = (uint8_t)(e->flags | 0x8000);
+	out[2] = (uint8_t)((e->h->flags | 0x8000) >> 8);
+	out[3] = (uint8_t)(e->h->flags | 0x8000);
 	out[5] = 1; /* qdcount */
 	out[9] = 1; /* nscount */
 	n = 12;
 	memcpy(out + n, e->qname, e->qname_len);
 	n += e->qname_len;
-	out[n++] = (uint8_t)(e->qtype >> 8); out[n++] = (uint8_t)e->qtype;
-	out[n++] = (uint8_t)(e->qclass >> 8); out[n++] = (uint8_t)e->qclass;
+	out[n++] = (uint8_t)(e->h->qtype >> 8); out[n++] = (uint8_t)e->h->qtype;
+	out[n++] = (uint8_t)(e->h->qclass >> 8); out[n++] = (uint8_t)e->h->qclass;
 	out[n++] = 0xc0; out[n++] = 12; /* owner: the QNAME */
 	out[n++] = 0; out[n++] = LDNS_RR_TYPE_SOA;
-	out[n++] = (uint8_t)(e->qclass >> 8); out[n++] = (uint8_t)e->qclass;
+	out[n++] = (uint8_t)(e->h->qclass >> 8); out[n++] = (uint8_t)e->h->qclass;
 	out[n++] = (uint8_t)(ttl >> 24); out[n++] = (uint8_t)(ttl >> 16);
 	out[n++] = (uint8_t)(ttl >> 8); out[n++] = (uint8_t)ttl;
 	out[n++] = (uint8_t)(e->soa_len >> 8); out[n++] = (uint8_t)e->soa_len;
@@ -449,15 +522,14 @@ synth_response(const struct audit_event* e, uint32_t ttl, uint8_t* out,
 
 /** encode one event and hand it to libfstrm (encoder thread) */
 static void
-encode_event(struct icpguard_env* ie, struct audit_event* e)
+encode_event(struct icpguard_env* ie, const struct audit_event* e)
 {
 	Dnstap__Dnstap d = DNSTAP__DNSTAP__INIT;
 	Dnstap__Message m = DNSTAP__MESSAGE__INIT;
 	Dnstap__Policy p = DNSTAP__POLICY__INIT;
 	static const char version[] = "icpguard " ICPGUARD_VERSION;
-	char rule[512], extra[1024];
-	uint8_t synth[1200], *buf;
-	size_t len, rl = 0, xl;
+	uint8_t synth[1200], packed[4096], *buf;
+	size_t len, rl = 0;
 	d.identity.data = (uint8_t*)ie->audit.identity;
 	d.identity.len = strlen(ie->audit.identity);
 	d.has_identity = 1;
@@ -467,28 +539,28 @@ encode_event(struct icpguard_env* ie, struct audit_event* e)
 	d.type = DNSTAP__DNSTAP__TYPE__MESSAGE;
 	d.message = &m;
 	m.type = DNSTAP__MESSAGE__TYPE__CLIENT_RESPONSE;
-	if(e->family) {
-		m.query_address.data = e->addr;
-		m.query_address.len = e->family == 4 ? 4 : 16;
+	if(e->h->family) {
+		m.query_address.data = (uint8_t*)e->h->addr;
+		m.query_address.len = e->h->family == 4 ? 4 : 16;
 		m.has_query_address = 1;
-		m.query_port = e->port;
+		m.query_port = e->h->port;
 		m.has_query_port = 1;
-		m.socket_family = e->family == 4 ? DNSTAP__SOCKET_FAMILY__INET :
+		m.socket_family = e->h->family == 4 ? DNSTAP__SOCKET_FAMILY__INET :
 			DNSTAP__SOCKET_FAMILY__INET6;
 		m.has_socket_family = 1;
 	}
-	if(e->proto) {
-		m.socket_protocol = e->proto == 1 ? DNSTAP__SOCKET_PROTOCOL__UDP :
+	if(e->h->proto) {
+		m.socket_protocol = e->h->proto == 1 ? DNSTAP__SOCKET_PROTOCOL__UDP :
 			DNSTAP__SOCKET_PROTOCOL__TCP;
 		m.has_socket_protocol = 1;
 	}
-	if(e->wire && e->wire_is_query) {
-		m.query_message.data = e->wire;
-		m.query_message.len = e->wire_len;
+	if(e->h->wire && e->h->wire_is_query) {
+		m.query_message.data = e->h->wire;
+		m.query_message.len = e->h->wire_len;
 		m.has_query_message = 1;
-	} else if(e->wire) {
-		m.response_message.data = e->wire;
-		m.response_message.len = e->wire_len;
+	} else if(e->h->wire) {
+		m.response_message.data = e->h->wire;
+		m.response_message.len = e->h->wire_len;
 		m.has_response_message = 1;
 	} else if(e->soa_len && (rl = synth_response(e, ie->audit.ttl, synth,
 		sizeof(synth))) > 0) {
@@ -496,52 +568,78 @@ encode_event(struct icpguard_env* ie, struct audit_event* e)
 		m.response_message.len = rl;
 		m.has_response_message = 1;
 	}
-	m.response_time_sec = (uint64_t)e->sec;
-	m.response_time_nsec = e->nsec;
+	m.response_time_sec = (uint64_t)e->h->sec;
+	m.response_time_nsec = e->h->nsec;
 	m.has_response_time_sec = m.has_response_time_nsec = 1;
-	if(e->has_policy) {
-		struct icpguard_audit_policy pol;
-		size_t rn = 0;
-		put_str(rule, sizeof(rule), &rn, e->reason);
-		if(e->id[0]) {
-			put_str(rule, sizeof(rule), &rn, " ");
-			put_str(rule, sizeof(rule), &rn, e->id);
-		}
-		if(e->doc_no[0]) {
-			put_str(rule, sizeof(rule), &rn, " ");
-			put_str(rule, sizeof(rule), &rn, e->doc_no);
+	if(e->h->has_policy) {
+		struct icpguard_audit_text* t = &ie->audit.text;
+		/* the rule and the extra JSON depend only on the text fields
+		 * (reason, id, doc_no, snapshot: contiguous in the record)
+		 * and the mode; consecutive records mostly share them */
+		size_t kl = (size_t)((const uint8_t*)e->snapshot + e->h->vlen[
+			V_SNAP] + 1 - (const uint8_t*)e->reason);
+		if(kl + 1 > sizeof(t->key) || t->keylen != kl + 1 ||
+			t->key[kl] != e->h->monitor ||
+			memcmp(t->key, e->reason, kl) != 0) {
+			struct icpguard_audit_policy pol;
+			size_t rn = 0;
+			put_str(t->rule, sizeof(t->rule), &rn, e->reason);
+			if(e->id[0]) {
+				put_str(t->rule, sizeof(t->rule), &rn, " ");
+				put_str(t->rule, sizeof(t->rule), &rn, e->id);
+			}
+			if(e->doc_no[0]) {
+				put_str(t->rule, sizeof(t->rule), &rn, " ");
+				put_str(t->rule, sizeof(t->rule), &rn, e->doc_no);
+			}
+			t->rule_len = rn;
+			memset(&pol, 0, sizeof(pol));
+			pol.reason = e->reason;
+			pol.id = e->id;
+			pol.doc_no = e->doc_no;
+			pol.snapshot = e->snapshot;
+			pol.monitor = e->h->monitor;
+			t->extra_len = extra_json(t->extra, sizeof(t->extra), &pol);
+			t->keylen = 0;
+			if(kl + 1 <= sizeof(t->key)) {
+				memcpy(t->key, e->reason, kl);
+				t->key[kl] = e->h->monitor;
+				t->keylen = kl + 1;
+			}
 		}
 		p.type = "icpguard";
-		p.rule.data = (uint8_t*)rule;
-		p.rule.len = rn;
+		p.rule.data = (uint8_t*)t->rule;
+		p.rule.len = t->rule_len;
 		p.has_rule = 1;
-		p.action = (Dnstap__Policy__Action)e->action;
+		p.action = (Dnstap__Policy__Action)e->h->action;
 		p.has_action = 1;
 		p.match = DNSTAP__POLICY__MATCH__QNAME;
 		p.has_match = 1;
 		if(e->match[0]) {
-			p.value.data = e->match;
+			p.value.data = (uint8_t*)e->match;
 			p.value.len = ig_name_wire_len(e->match);
 			p.has_value = 1;
 		}
 		m.policy = &p;
-		memset(&pol, 0, sizeof(pol));
-		pol.reason = e->reason;
-		pol.id = e->id;
-		pol.doc_no = e->doc_no;
-		pol.snapshot = e->snapshot;
-		pol.monitor = e->monitor;
-		if((xl = extra_json(extra, sizeof(extra), &pol)) > 0) {
-			d.extra.data = (uint8_t*)extra;
-			d.extra.len = xl;
+		if(t->extra_len > 0) {
+			d.extra.data = (uint8_t*)t->extra;
+			d.extra.len = t->extra_len;
 			d.has_extra = 1;
 		}
 	}
-	len = dnstap__dnstap__get_packed_size(&d);
-	buf = malloc(len);
-	if(buf) dnstap__dnstap__pack(&d, buf);
-	free(e->wire);
-	e->wire = NULL;
+	/* one pass when the message surely fits a stack buffer: the bytes
+	 * fields plus at most 11 bytes of tag and length for each of the
+	 * message's fields, well under 512 */
+	if(d.identity.len + d.version.len + m.query_address.len +
+		m.query_message.len + m.response_message.len + p.rule.len +
+		p.value.len + d.extra.len + 512 <= sizeof(packed)) {
+		len = dnstap__dnstap__pack(&d, packed);
+		if((buf = malloc(len)) != NULL) memcpy(buf, packed, len);
+	} else {
+		len = dnstap__dnstap__get_packed_size(&d);
+		if((buf = malloc(len)) != NULL) dnstap__dnstap__pack(&d, buf);
+	}
+	free(e->h->wire);
 	if(!buf) {
 		audit_drop(ie);
 		return;
@@ -557,18 +655,21 @@ encode_event(struct icpguard_env* ie, struct audit_event* e)
 	atomic_fetch_add(&ie->audit.sent, 1);
 }
 
-/** the encoder thread: drains the ring, polling every millisecond when
+/** the encoder thread: drains the ring a batch at a time (the lock is
+ * taken twice per batch, not per record), polling every millisecond when
  * it is empty */
 static void*
 encoder_main(void* arg)
 {
 	struct icpguard_env* ie = (struct icpguard_env*)arg;
 	struct icpguard_audit* a = &ie->audit;
-	struct audit_event ev;
 	log_thread_set(NULL);
 	while(1) {
+		uint64_t head, tail;
 		pthread_mutex_lock(&a->lock);
-		if(a->ring_head == a->ring_tail) {
+		head = a->ring_head;
+		tail = a->ring_tail;
+		if(head == tail) {
 			int stop = a->stopping;
 			pthread_mutex_unlock(&a->lock);
 			if(stop) break;
@@ -578,12 +679,24 @@ encoder_main(void* arg)
 			}
 			continue;
 		}
-		ev = a->ring[a->ring_tail % a->ring_size];
-		/* the wire now belongs to ev (encode_event frees it) */
-		a->ring[a->ring_tail % a->ring_size].wire = NULL;
-		a->ring_tail++;
 		pthread_mutex_unlock(&a->lock);
-		encode_event(ie, &ev);
+		/* [tail, head) is ours until tail moves: workers write only
+		 * into the free part */
+		while(tail != head) {
+			const uint8_t* rec = a->ring + tail % a->ring_cap;
+			struct audit_event ev;
+			uint32_t len = ((const struct audit_hdr*)rec)->len;
+			if(len == 0) { /* wrap marker */
+				tail += a->ring_cap - tail % a->ring_cap;
+				continue;
+			}
+			event_read(rec, &ev);
+			encode_event(ie, &ev);
+			tail += len;
+		}
+		pthread_mutex_lock(&a->lock);
+		a->ring_tail = tail;
+		pthread_mutex_unlock(&a->lock);
 	}
 	return NULL;
 }
@@ -593,11 +706,14 @@ static int
 encoder_start(struct icpguard_env* ie)
 {
 	struct icpguard_audit* a = &ie->audit;
-	a->ring_size = (size_t)(ie->cfg.audit_queue < 4096 ?
-		ie->cfg.audit_queue : 4096);
-	if(!(a->ring = calloc(a->ring_size, sizeof(*a->ring)))) return 0;
+	/* about 512 bytes per queued record (a typical one takes 200) */
+	a->ring_cap = (size_t)(ie->cfg.audit_queue < 4096 ?
+		ie->cfg.audit_queue : 4096) * 512;
+	if(a->ring_cap < 65536) a->ring_cap = 65536;
+	if(!(a->ring = malloc(a->ring_cap))) return 0;
 	a->ring_head = a->ring_tail = 0;
 	a->stopping = 0;
+	a->text.keylen = 0;
 	a->ttl = ie->cfg.ttl;
 	pthread_mutex_init(&a->lock, NULL);
 	pthread_cond_init(&a->wake, NULL);
@@ -614,16 +730,14 @@ static void
 encoder_stop(struct icpguard_env* ie)
 {
 	struct icpguard_audit* a = &ie->audit;
-	size_t i;
 	if(!a->ring) return;
 	pthread_mutex_lock(&a->lock);
 	a->stopping = 1;
 	pthread_cond_signal(&a->wake);
 	pthread_mutex_unlock(&a->lock);
 	pthread_join(a->encoder, NULL);
-	/* the encoder drained the ring; nothing queued is left, but a
-	 * record dropped in between would still own its wire */
-	for(i = 0; i < a->ring_size; i++) free(a->ring[i].wire);
+	/* the encoder drained the ring before it stopped: every record's
+	 * wire is freed */
 	free(a->ring);
 	a->ring = NULL;
 	pthread_mutex_destroy(&a->lock);

@@ -30,6 +30,22 @@ struct fstrm_iothr_queue;
 struct audit_event;
 
 /** the audit writer */
+/** the policy texts of the last record encoded (encoder thread only) */
+struct icpguard_audit_text {
+	/** reason, id, doc_no, snapshot (each with its NUL), then the mode */
+	uint8_t key[600];
+	/** its length, 0: none */
+	size_t keylen;
+	/** the dnstap Policy rule: "REASON[ ID][ DOC_NO]" */
+	char rule[512];
+	/** its length */
+	size_t rule_len;
+	/** the dnstap extra JSON */
+	char extra[1024];
+	/** its length */
+	size_t extra_len;
+};
+
 struct icpguard_audit {
 	/** libfstrm I/O thread, NULL when audit is off */
 	struct fstrm_iothr* iothr;
@@ -47,10 +63,14 @@ struct icpguard_audit {
 	long capacity;
 	/** the dnstap identity, fixed at start */
 	char identity[256];
-	/** events captured by workers, encoded by the encoder thread */
-	struct audit_event* ring;
-	/** ring size, read and write positions (guarded by lock) */
-	size_t ring_size, ring_head, ring_tail;
+	/** records captured by workers, packed, encoded by the encoder
+	 * thread (module/audit.c, struct audit_hdr) */
+	uint8_t* ring;
+	/** its size in bytes (a multiple of 8) */
+	size_t ring_cap;
+	/** write and read positions in bytes, ever increasing (guarded by
+	 * lock); the bytes in [tail, head) belong to the encoder */
+	uint64_t ring_head, ring_tail;
 	/** guards the ring */
 	pthread_mutex_t lock;
 	/** wakes the encoder */
@@ -61,6 +81,8 @@ struct icpguard_audit {
 	int stopping;
 	/** policy TTL, for synthesized responses */
 	uint32_t ttl;
+	/** the last policy texts (encoder thread only) */
+	struct icpguard_audit_text text;
 };
 
 /** what a record says about the policy */

@@ -3,6 +3,7 @@
 # A benchmark, not a test (make check does not run it).
 #
 #   tests/audit/bench-audit.sh [-l SECONDS] [-r ROUNDS] [-m MODULE.so] [-p]
+#                              [-b PERCENT]
 #
 # Loopback only: NSD on 127.0.0.2 (port 5463) serving one zone, three
 # Unbounds with the icpguard module (one thread each, 127.0.0.1 ports
@@ -10,8 +11,11 @@
 #   off      no audit-socket
 #   live     audit-socket -> fstrm_capture writing /dev/null
 #   stalled  audit-socket -> fstrm_capture stopped with SIGSTOP
-# The queries are 1000 blacklisted names, answered from the cache after a
-# warm-up, so every answer is a policy answer and produces a record.
+# The queries are 1000 names answered from the cache after a warm-up.
+# By default all are blacklisted, so every answer is a policy answer and
+# produces a record (the worst case); -b PERCENT makes only that share of
+# them blacklisted and the rest filed names (no record: sampling is off),
+# closer to a resolver's real traffic.
 # dnsperf (-c 4 -q 200) runs SECONDS per run (default 10), ROUNDS times
 # (default 3) per Unbound, alternating; the medians are printed side by
 # side with the ratio to "off" (target >= 0.95), with the CPU time per
@@ -29,14 +33,16 @@
 # make.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
-secs=10 rounds=3 so=$top/module/.libs/icpguard.so pin=0
-while getopts l:r:m:ph o; do
+secs=10 rounds=3 so=$top/module/.libs/icpguard.so pin=0 pct=100
+while getopts l:r:m:pb:h o; do
 	case $o in
 	l) secs=$OPTARG ;; r) rounds=$OPTARG ;; m) so=$OPTARG ;; p) pin=1 ;;
-	*) sed -n '2,26p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	b) pct=$OPTARG ;;
+	*) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	esac
 done
-case "$secs$rounds" in *[!0-9]*) echo "bench: -l and -r take numbers" >&2; exit 2 ;; esac
+case "$secs$rounds$pct" in *[!0-9]*) echo "bench: -l, -r and -b take numbers" >&2; exit 2 ;; esac
+[ "$pct" -ge 1 ] && [ "$pct" -le 100 ] || { echo "bench: -b 1..100" >&2; exit 2; }
 [ "$secs" -ge 1 ] && [ "$secs" -le 120 ] && [ "$rounds" -ge 1 ] && [ "$rounds" -le 20 ] ||
 	{ echo "bench: -l 1..120, -r 1..20 (bounded runs)" >&2; exit 2; }
 ub=$top/build/unbound/prefix/sbin/unbound
@@ -77,6 +83,7 @@ cn. IN SOA ns.cn. host.cn. 1 3600 600 86400 3600
 cn. IN NS ns.cn.
 ns.cn. IN A 127.0.0.2
 *.blk-bench.cn. IN A 127.0.10.2
+*.ok-bench.cn. IN A 127.0.10.3
 Z
 cat > "$w/nsd.conf" <<C
 server:
@@ -99,6 +106,7 @@ C
 mkdir -p "$w/src"
 printf 'cn\n' > "$w/src/tlds.txt"
 printf '{"name":"blk-bench.cn","reason":"bench"}\n' > "$w/src/blacklist.jsonl"
+printf '{"domain":"ok-bench.cn","number":"京ICP备16020626号-1"}\n' > "$w/src/filings.jsonl"
 printf 'range\n127.0.10.0/24\n' > "$w/src/domestic.csv"
 "$ig" build --quiet --source "$w/src" --out "$w/snapshot.mdb"
 
@@ -173,12 +181,10 @@ if [ $pin = 1 ]; then
 	done
 fi
 
-i=0
-: > "$w/blocked.txt"
-while [ $i -lt 1000 ]; do
-	echo "b$i.blk-bench.cn A" >> "$w/blocked.txt"
-	i=$((i+1))
-done
+# PERCENT of every hundred names blacklisted, the others filed
+awk -v p="$pct" 'BEGIN { for(i = 0; i < 1000; i++)
+	if(i % 100 < p) printf "b%d.blk-bench.cn A\n", i
+	else printf "a%d.ok-bench.cn A\n", i }' > "$w/blocked.txt"
 # qps PORT [dnsperf args]: queries per second (integer)
 qps() {
 	_p=$1
@@ -226,7 +232,7 @@ for kind in off live stalled; do
 done
 i=0
 while [ $i -lt 100 ] && { [ -e "$w/off.pid" ] || [ -e "$w/live.pid" ] || [ -e "$w/stalled.pid" ]; }; do sleep 0.1; i=$((i+1)); done
-printf '\n%-42s %8s %6s %7s   %s\n' "blocked names from cache (median of $rounds)" QPS ratio target "CPU us/query: worker (ratio), process"
+printf '\n%-42s %8s %6s %7s   %s\n' "$pct% blocked, from cache (median of $rounds)" QPS ratio target "CPU us/query: worker (ratio), process"
 printf '%-42s %8s %6s %7s   %6s (%5s), %6s\n' "audit off" "$off" "1.000" "" "$woff" "1.000" "$uoff"
 printf '%-42s %8s %6s %7s   %6s (%5s), %6s\n' "audit on, live collector (fstrm_capture)" "$live" "$(ratio "$live" "$off")" ">=0.95" "$wlive" "$(ratio "$woff" "$wlive")" "$ulive"
 printf '%-42s %8s %6s %7s   %6s (%5s), %6s\n' "audit on, stalled collector (SIGSTOP)" "$stalled" "$(ratio "$stalled" "$off")" ">=0.95" "$wstalled" "$(ratio "$woff" "$wstalled")" "$ustalled"
