@@ -26,6 +26,7 @@
 #include "sldns/rrdef.h"
 #include "sldns/sbuffer.h"
 #include "sldns/pkthdr.h"
+#include <stdarg.h>
 #include <string.h>
 
 /** the marker suffix of the SOA RNAME */
@@ -313,7 +314,6 @@ icpguard_policy_mark(struct reply_info* rep, struct icpguard_mark* mark)
 		struct ub_packed_rrset_key* k = rep->rrsets[i];
 		uint8_t* rd, *rname;
 		size_t len, ml, rl;
-		const uint8_t* p;
 		if(ntohs(k->rk.type) != LDNS_RR_TYPE_SOA) continue;
 		if(!(rd = rr_rdata(k, 0, &len))) continue;
 		if(!(ml = wire_len(rd, len))) continue;
@@ -323,17 +323,11 @@ icpguard_policy_mark(struct reply_info* rep, struct icpguard_mark* mark)
 		if(rl < MARKER_LEN + 2 || memcmp(rname + rl - MARKER_LEN,
 			marker, MARKER_LEN) != 0)
 			continue;
-		/* REASON[.ORDER-ID] before the marker */
-		p = rname;
-		label_copy(mark->reason, sizeof(mark->reason), p);
-		p += 1 + p[0];
-		mark->id[0] = 0;
-		if(p < rname + rl - MARKER_LEN && p[0])
-			label_copy(mark->id, sizeof(mark->id), p);
+		mark->match = rd;
+		mark->rname = rname;
 		mark->serial = (uint32_t)rd[ml+rl] << 24 |
 			(uint32_t)rd[ml+rl+1] << 16 |
 			(uint32_t)rd[ml+rl+2] << 8 | rd[ml+rl+3];
-		memcpy(mark->match, rd, ml);
 		mark->key = rd;
 		mark->keylen = ml + rl + 4;
 		return 1;
@@ -341,30 +335,53 @@ icpguard_policy_mark(struct reply_info* rep, struct icpguard_mark* mark)
 	return 0;
 }
 
-void
-icpguard_policy_ede(struct icpguard_env* ie,
-	const struct icpguard_mark* mark, uint16_t* code, char* text,
-	size_t textlen, char* doc_no, size_t doclen)
+/** vsnprintf that may cut the text short */
+static void ede_text(char* buf, size_t len, const char* fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+static void
+ede_text(char* buf, size_t len, const char* fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	(void)vsnprintf(buf, len, fmt, ap);
+	va_end(ap);
+}
+
+/** the EDE of a policy answer into a memo slot: the reason and order id
+ * from the SOA RNAME, code and text, and the order's document number
+ * looked up in the calling thread's views */
+static void
+policy_ede(struct icpguard_env* ie, const struct icpguard_mark* mark,
+	struct icpguard_ede_memo* m)
 {
 	char match[1024];
+	const uint8_t* p = mark->rname;
+	/* REASON[.ORDER-ID] before the marker (icpguard_policy_mark checked
+	 * that the RNAME ends in it) */
+	label_copy(m->reason, sizeof(m->reason), p);
+	p += 1 + p[0];
+	m->id[0] = 0;
+	if(p[0] && memcmp(p, marker, MARKER_LEN) != 0)
+		label_copy(m->id, sizeof(m->id), p);
 	ig_name_wire_to_text(mark->match, match, sizeof(match));
-	if(doc_no) doc_no[0] = 0;
-	if(!strcmp(mark->reason, "order")) {
+	m->doc_no[0] = 0;
+	/* the EDE text is bounded (a long name or order is cut short) */
+	if(!strcmp(m->reason, "order")) {
 		struct ig_view* u = NULL, *v = icpguard_view(ie, &u);
 		struct ig_order o;
-		*code = 16; /* Censored */
-		if(mark->id[0] && ((u && ig_view_order(u, mark->id, &o)) ||
-			(v && ig_view_order(v, mark->id, &o)))) {
-			snprintf(text, textlen, "icpguard: order %s %s (%s; %s) "
-				"%s snapshot %u", mark->id, o.doc_no, o.unit,
-				o.reason, match, mark->serial);
-			if(doc_no) snprintf(doc_no, doclen, "%s", o.doc_no);
-		} else snprintf(text, textlen, "icpguard: order %s %s "
-				"snapshot %u", mark->id, match, mark->serial);
+		m->code = 16; /* Censored */
+		if(m->id[0] && ((u && ig_view_order(u, m->id, &o)) ||
+			(v && ig_view_order(v, m->id, &o)))) {
+			ede_text(m->text, sizeof(m->text), "icpguard: order %s "
+				"%s (%s; %s) %s snapshot %u", m->id, o.doc_no,
+				o.unit, o.reason, match, mark->serial);
+			ede_text(m->doc_no, sizeof(m->doc_no), "%s", o.doc_no);
+		} else ede_text(m->text, sizeof(m->text), "icpguard: order "
+				"%s %s snapshot %u", m->id, match, mark->serial);
 	} else {
-		*code = 15; /* Blocked */
-		snprintf(text, textlen, "icpguard: %s %s snapshot %u",
-			mark->reason, match, mark->serial);
+		m->code = 15; /* Blocked */
+		ede_text(m->text, sizeof(m->text), "icpguard: %s %s snapshot %u",
+			m->reason, match, mark->serial);
 	}
 }
 
@@ -400,8 +417,7 @@ icpguard_policy_ede_memo(struct icpguard_env* ie,
 			memcmp(m->key, mark->key, mark->keylen) == 0)
 			return m;
 	}
-	icpguard_policy_ede(ie, mark, &m->code, m->text, sizeof(m->text),
-		m->doc_no, sizeof(m->doc_no));
+	policy_ede(ie, mark, m);
 	if(m != &fallback) {
 		memcpy(m->key, mark->key, mark->keylen);
 		m->keylen = mark->keylen;

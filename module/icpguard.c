@@ -425,8 +425,8 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 		return 1;
 	}
 	ede = icpguard_policy_ede_memo(ie, &mark);
-	if(ie->cfg.order_stats[0] && !strcmp(mark.reason, "order"))
-		icpguard_hits_count(&ie->hits, mark.id);
+	if(ie->cfg.order_stats[0] && !strcmp(ede->reason, "order"))
+		icpguard_hits_count(&ie->hits, ede->id);
 	/* the caller collects the callbacks' options in *opt_list_out */
 	if(edns && edns->edns_present && opt_list_out) {
 		tl = strlen(ede->text);
@@ -449,9 +449,9 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 			snprintf(ident, sizeof(ident), "%u", mark.serial);
 			pol.snapshot = ident;
 		}
-		pol.reason = mark.reason;
+		pol.reason = ede->reason;
 		pol.match = mark.match;
-		pol.id = mark.id;
+		pol.id = ede->id;
 		pol.doc_no = ede->doc_no;
 		pol.monitor = 0;
 		/* the SOA rdata: MNAME, RNAME, serial (the mark's key) and

@@ -132,6 +132,10 @@ struct icpguard_ede_memo {
 	char text[300];
 	/** order document number, "" if none */
 	char doc_no[160];
+	/** reason name, from the mark */
+	char reason[64];
+	/** order id, "" if none, from the mark */
+	char id[64];
 };
 
 /** EDE memo slots per thread */
@@ -209,12 +213,10 @@ struct dns_msg* icpguard_policy_msg(struct icpguard_env* ie,
 
 /** what the SOA of a policy answer records */
 struct icpguard_mark {
-	/** reason name */
-	char reason[64];
-	/** order id, "" if none */
-	char id[64];
-	/** the matched name, wire */
-	uint8_t match[IG_NAME_MAX];
+	/** the matched name, wire (the SOA MNAME, in the message) */
+	const uint8_t* match;
+	/** the SOA RNAME: REASON[.ORDER-ID].icpguard.invalid. */
+	const uint8_t* rname;
 	/** snapshot serial (low 32 bits) */
 	uint32_t serial;
 	/** the SOA rdata up to the serial: identifies the verdict */
@@ -225,7 +227,8 @@ struct icpguard_mark {
 
 /**
  * Recognise a policy answer by the SOA it carries; works on fresh and
- * cached answers alike.
+ * cached answers alike.  The mark points into rep; its texts (reason,
+ * order id) are read by icpguard_policy_ede_memo, once per verdict.
  * @return 1 with mark filled when rep is a policy answer.
  */
 int icpguard_policy_mark(struct reply_info* rep, struct icpguard_mark* mark);
@@ -237,15 +240,6 @@ int icpguard_policy_mark(struct reply_info* rep, struct icpguard_mark* mark);
  */
 const struct icpguard_ede_memo* icpguard_policy_ede_memo(
 	struct icpguard_env* ie, const struct icpguard_mark* mark);
-
-/**
- * The EDE of a policy answer: code and text, with the order's document
- * number looked up in the calling thread's view.
- * @param doc_no: if non-NULL, receives the document number ("" if none).
- */
-void icpguard_policy_ede(struct icpguard_env* ie,
-	const struct icpguard_mark* mark, uint16_t* code, char* text,
-	size_t textlen, char* doc_no, size_t doclen);
 
 /* module/icpguard.c: the entry points the dynlib module looks up */
 struct outbound_entry;
