@@ -8,8 +8,9 @@
  * length (48-55), 7 bits of the hash as a tag (56-62) and the "names
  * below" bit (63); 0 is an empty slot (offset 0 is LMDB's meta page).  The
  * second word holds the value's file offset (0-47) and length (48-63), or
- * 0 for a virtual node.  A value longer than 65534 bytes is stored with
- * length 0xffff and read through the B-tree.
+ * 0 for a virtual node.  A value longer than 65534 bytes would be stored
+ * with length 0xffff and read through the B-tree (the writer's name records
+ * are at most 2 KiB: a defence for files from elsewhere).
  */
 #include "lib/name_index.h"
 #include <endian.h>
@@ -419,8 +420,10 @@ ig_name_index_load(struct ig_name_index* x, MDB_txn* txn,
 	if(mdb_dbi_open(txn, IG_INDEX_DB, 0, &dbi) != 0) return 0;
 	k.mv_data = (void*)IG_INDEX_KEY;
 	k.mv_size = strlen(IG_INDEX_KEY);
-	if(mdb_get(txn, dbi, &k, &v) != 0 || v.mv_size < sizeof(head)) {
-		snprintf(why, whylen, "index value missing or short");
+	/* no value: the writer had no names to index */
+	if(mdb_get(txn, dbi, &k, &v) != 0) return 0;
+	if(v.mv_size < sizeof(head)) {
+		snprintf(why, whylen, "index value short");
 		return 0;
 	}
 	memcpy(&head, v.mv_data, sizeof(head));

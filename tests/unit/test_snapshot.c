@@ -881,6 +881,34 @@ test_index_walk_agrees(void** state)
 	ig_snapshot_unref(s);
 }
 
+static void
+test_index_absent_without_names(void** state)
+{
+	struct fixture* fx = *state;
+	struct ig_writer* w;
+	struct ig_snapshot* s;
+	struct ig_view v;
+	uint8_t wire[IG_NAME_MAX], key[IG_KEY_MAX], fl[IG_LABELS_MAX];
+	size_t labelend[IG_LABELS_MAX];
+	struct ig_filing f;
+	int nl, lvl;
+	/* no public suffix list and no records: nothing to index; the
+	 * snapshot opens without an index and without a complaint */
+	setenv("ICPGUARD_PSL_FILE", "/nonexistent/psl.dat", 1);
+	w = ut_writer(fx->path);
+	s = ut_publish_open(w, fx->path, 1);
+	unsetenv("ICPGUARD_PSL_FILE");
+	assert_false(ig_snapshot_info(s)->has_index);
+	assert_string_equal(ig_snapshot_info(s)->index_refused, "");
+	assert_true(ig_view_begin(s, &v));
+	ut_wire("www.example.cn", wire);
+	ig_name_wire_to_key(wire, key, labelend, &nl);
+	assert_int_equal(ig_view_walk(&v, key, labelend, nl, fl, &f, &lvl), 0);
+	assert_int_equal(lvl, -1);
+	ig_view_end(&v);
+	ig_snapshot_unref(s);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -913,6 +941,7 @@ main(void)
 		T(test_targets_encode_overflow),
 		T(test_db_names),
 		T(test_index_walk_agrees),
+		T(test_index_absent_without_names),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
