@@ -26,6 +26,7 @@
 #include "sldns/sbuffer.h"
 #include "sldns/rrdef.h"
 #include "sldns/pkthdr.h"
+#include <dlfcn.h>
 #include <fstrm.h>
 #include <jansson.h>
 #include <netinet/in.h>
@@ -40,6 +41,37 @@ static void encoder_stop(struct icpguard_env* ie);
 
 /** dnstap content type */
 static const char content_type[] = "protobuf:dnstap.Dnstap";
+
+/**
+ * What libfstrm's free callback touches.  It runs in the I/O thread (or in
+ * the thread destroying it), possibly after the module stopped: an I/O
+ * thread blocked on a stalled collector is left behind at stop, and
+ * whatever it frees later must not touch the module's freed memory.  So
+ * this lives on its own, owned by the thread that destroys the I/O thread
+ * (audit_destroy_thread), which frees it after the last callback.
+ * (Recycling the frame buffers through here instead of malloc was tried
+ * and measured: no gain in bench-audit.sh.)
+ */
+struct audit_sink {
+	/** records handed to the I/O thread and not yet freed by it */
+	atomic_long inflight;
+};
+
+/** libfstrm's free callback: the I/O thread is done with a frame */
+static void
+sink_free(void* buf, void* arg)
+{
+	struct audit_sink* k = (struct audit_sink*)arg;
+	free(buf);
+	atomic_fetch_sub(&k->inflight, 1);
+}
+
+/** free the sink (no I/O thread may use it any more) */
+static void
+sink_destroy(struct audit_sink* k)
+{
+	free(k);
+}
 
 int
 icpguard_audit_start(struct icpguard_env* ie)
@@ -74,6 +106,11 @@ icpguard_audit_start(struct icpguard_env* ie)
 		log_err("icpguard: cannot create the dnstap writer");
 		return 0;
 	}
+	if(!(ie->audit.sink = calloc(1, sizeof(*ie->audit.sink)))) {
+		fstrm_writer_destroy(&w);
+		log_err("icpguard: out of memory starting dnstap");
+		return 0;
+	}
 	topt = fstrm_iothr_options_init();
 	fstrm_iothr_options_set_num_input_queues(topt, 1);
 	fstrm_iothr_options_set_queue_model(topt, FSTRM_IOTHR_QUEUE_MODEL_MPSC);
@@ -84,12 +121,13 @@ icpguard_audit_start(struct icpguard_env* ie)
 	fstrm_iothr_options_destroy(&topt);
 	if(!ie->audit.iothr) {
 		if(w) fstrm_writer_destroy(&w);
+		sink_destroy(ie->audit.sink);
+		ie->audit.sink = NULL;
 		log_err("icpguard: cannot start the dnstap I/O thread");
 		return 0;
 	}
 	ie->audit.ioq = fstrm_iothr_get_input_queue_idx(ie->audit.iothr, 0);
 	ie->audit.capacity = c->audit_queue;
-	atomic_store(&ie->audit.inflight, 0);
 	if(c->audit_identity[0])
 		snprintf(ie->audit.identity, sizeof(ie->audit.identity), "%s",
 			c->audit_identity);
@@ -100,6 +138,8 @@ icpguard_audit_start(struct icpguard_env* ie)
 	if(!encoder_start(ie)) {
 		log_err("icpguard: cannot start the dnstap encoder thread");
 		fstrm_iothr_destroy(&ie->audit.iothr);
+		sink_destroy(ie->audit.sink);
+		ie->audit.sink = NULL;
 		return 0;
 	}
 	if(c->audit_socket[0])
@@ -109,39 +149,81 @@ icpguard_audit_start(struct icpguard_env* ie)
 	return 1;
 }
 
-/** destroy the I/O thread (joins it; libfstrm waits for the collector) */
+/**
+ * Keep this module (and libfstrm, which it loaded) mapped for good: an I/O
+ * thread left behind at stop runs libfstrm's code and the module's free
+ * callback when the collector comes back, after Unbound's dynlib module
+ * has dlclose'd the module (reload).  Without this, a reload while the
+ * collector was stalled crashed Unbound once the collector resumed
+ * (tests/audit/audit.sh, part 5).  A later load of the same file (the
+ * reload) gets the same image, which starts afresh in init.
+ */
+static void
+pin_module(void)
+{
+	Dl_info di;
+	if(!dladdr((void*)&sink_free, &di) || !di.dli_fname ||
+		!dlopen(di.dli_fname, RTLD_NOW | RTLD_NOLOAD | RTLD_NODELETE))
+		log_warn("icpguard: cannot keep the module loaded for the "
+			"dnstap I/O thread left behind: %s", dlerror());
+}
+
+/** what the thread destroying the I/O thread owns */
+struct audit_destroy {
+	/** the I/O thread */
+	struct fstrm_iothr* iothr;
+	/** the sink its free callbacks use, freed after them */
+	struct audit_sink* sink;
+};
+
+/** destroy the I/O thread (joins it; libfstrm waits for the collector),
+ * then the sink: every free callback has run by then */
 static void*
 audit_destroy_thread(void* arg)
 {
-	struct fstrm_iothr* t = (struct fstrm_iothr*)arg;
-	fstrm_iothr_destroy(&t);
+	struct audit_destroy* d = (struct audit_destroy*)arg;
+	fstrm_iothr_destroy(&d->iothr);
+	sink_destroy(d->sink);
+	free(d);
 	return NULL;
 }
 
 void
 icpguard_audit_stop(struct icpguard_env* ie)
 {
+	struct audit_destroy* d;
 	pthread_t th;
 	struct timespec until;
+	long queued;
 	if(!ie->audit.iothr) return;
 	encoder_stop(ie);
+	queued = (long)atomic_load(&ie->audit.sink->inflight);
 	/* fstrm_iothr_destroy flushes, sends STOP and waits for the
 	 * collector's FINISH without a timeout: a stalled collector would
-	 * hold Unbound's stop forever.  Wait 2 s, then leave it behind. */
-	if(pthread_create(&th, NULL, audit_destroy_thread, ie->audit.iothr)
-		!= 0) {
+	 * hold Unbound's stop forever.  Wait 2 s, then leave it behind; the
+	 * destroying thread owns the I/O thread and the sink from here */
+	if(!(d = malloc(sizeof(*d)))) {
 		fstrm_iothr_destroy(&ie->audit.iothr);
+		sink_destroy(ie->audit.sink);
 	} else {
-		clock_gettime(CLOCK_REALTIME, &until);
-		until.tv_sec += 2;
-		if(pthread_timedjoin_np(th, NULL, &until) != 0) {
-			pthread_detach(th);
-			log_warn("icpguard: dnstap collector stalled: stop did "
-				"not wait for it; %ld queued records abandoned",
-				(long)atomic_load(&ie->audit.inflight));
+		d->iothr = ie->audit.iothr;
+		d->sink = ie->audit.sink;
+		if(pthread_create(&th, NULL, audit_destroy_thread, d) != 0) {
+			audit_destroy_thread(d);
+		} else {
+			clock_gettime(CLOCK_REALTIME, &until);
+			until.tv_sec += 2;
+			if(pthread_timedjoin_np(th, NULL, &until) != 0) {
+				pthread_detach(th);
+				pin_module();
+				log_warn("icpguard: dnstap collector stalled: "
+					"stop did not wait for it; about %ld "
+					"queued records abandoned", queued);
+			}
 		}
-		ie->audit.iothr = NULL;
 	}
+	ie->audit.iothr = NULL;
+	ie->audit.sink = NULL;
 	ie->audit.ioq = NULL;
 	log_info("icpguard: dnstap audit: %lu records sent, %lu dropped "
 		"(sent: handed to the I/O thread; dropped: queue full)",
@@ -241,15 +323,6 @@ extra_json(char* buf, size_t cap, const struct icpguard_audit_policy* pol)
 	if(!json_raw(buf, cap, &n, "\"}")) return 0;
 	buf[n] = 0;
 	return n;
-}
-
-/** libfstrm's free callback: the I/O thread is done with a record */
-static void
-audit_free(void* buf, void* arg)
-{
-	struct icpguard_audit* a = (struct icpguard_audit*)arg;
-	free(buf);
-	atomic_fetch_sub(&a->inflight, 1);
 }
 
 /** the policy action the response shows */
@@ -358,7 +431,7 @@ icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
 	int is_query = 0, synth, has_policy = pol && pol->reason;
 	if(!a->iothr || !a->ring) return;
 	/* the collector is behind: drop before doing any work */
-	if(atomic_load_explicit(&a->inflight, memory_order_relaxed) >=
+	if(atomic_load_explicit(&a->sink->inflight, memory_order_relaxed) >=
 		a->capacity) {
 		audit_drop(ie);
 		return;
@@ -530,6 +603,7 @@ encode_event(struct icpguard_env* ie, const struct audit_event* e)
 	static const char version[] = "icpguard " ICPGUARD_VERSION;
 	uint8_t synth[1200], packed[4096], *buf;
 	size_t len, rl = 0;
+	struct audit_sink* sink = ie->audit.sink;
 	d.identity.data = (uint8_t*)ie->audit.identity;
 	d.identity.len = strlen(ie->audit.identity);
 	d.has_identity = 1;
@@ -644,10 +718,10 @@ encode_event(struct icpguard_env* ie, const struct audit_event* e)
 		audit_drop(ie);
 		return;
 	}
-	atomic_fetch_add(&ie->audit.inflight, 1);
+	atomic_fetch_add(&sink->inflight, 1);
 	if(fstrm_iothr_submit(ie->audit.iothr, ie->audit.ioq, buf, len,
-		audit_free, &ie->audit) != fstrm_res_success) {
-		atomic_fetch_sub(&ie->audit.inflight, 1);
+		sink_free, sink) != fstrm_res_success) {
+		atomic_fetch_sub(&sink->inflight, 1);
 		free(buf);
 		audit_drop(ie);
 		return;

@@ -57,8 +57,11 @@ struct icpguard_audit {
 	atomic_ulong dropped;
 	/** drops already reported in the log */
 	atomic_ulong reported;
-	/** records handed to the I/O thread and not yet freed by it */
-	atomic_long inflight;
+	/** what libfstrm's free callback touches: the records in flight
+	 * (module/audit.c); allocated on its own and freed by the thread
+	 * that destroys the I/O thread, so an I/O thread left behind at stop
+	 * never touches freed memory */
+	struct audit_sink* sink;
 	/** the queue capacity: beyond it a record is dropped unencoded */
 	long capacity;
 	/** the dnstap identity, fixed at start */
