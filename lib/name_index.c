@@ -27,7 +27,7 @@ struct ig_index_slot {
 
 /** the header at the start of the value */
 struct index_head {
-	/** "igidx2" and two NULs */
+	/** "igidx3" and two NULs */
 	char magic[8];
 	/** number of slots, a power of two */
 	uint64_t nslots;
@@ -39,11 +39,14 @@ struct index_head {
 	uint32_t maxprobe;
 	/** zero */
 	uint32_t pad;
+	/** the file offset of the name database's first key: a copy that
+	 * moved pages has it elsewhere */
+	uint64_t anchor;
 	/** zero */
-	uint64_t reserved[3];
+	uint64_t reserved[2];
 };
 
-static const char index_magic[8] = "igidx2";
+static const char index_magic[8] = "igidx3";
 
 #define OFF_MASK ((1ull << 48) - 1)
 #define KEY_LEN(k) ((size_t)(((k) >> 48) & 0xff))
@@ -164,46 +167,51 @@ ig_name_index_find(const struct ig_name_index* x, const uint8_t* key,
 	return 0;
 }
 
+/** LMDB's page header (lmdb's MDB_page, on-disk format of LMDB 0.9):
+ * the page's own number, then flags at byte 10 */
+#define PAGE_FLAGS_AT 10
+/** the flag of a leaf page */
+#define PAGE_LEAF 0x02
+
 /**
- * Where the file a pointer points into is mapped: LMDB hands out pointers
- * into its map but not the map's address (mdb_env_info reports it only for
- * MDB_FIXEDMAP), so look the mapping up in /proc/self/maps.
- * @param base: the address of file offset 0; len: the mapped length.
- * @return 1 found, 0 not.
+ * Where the file is mapped, found without /proc (a chroot may lack it):
+ * LMDB hands out pointers into its map but not the map's address
+ * (mdb_env_info reports it only for MDB_FIXEDMAP).  The first key of the
+ * name database lies in a leaf page whose header holds the page's number,
+ * so its file offset is that number times the page size plus its place in
+ * the page.  Only that page is read, and it is mapped.
+ * @param first: the first key's address; off: its file offset.
+ * @return 1 found, 0 not (an empty database, or not a leaf page).
  */
 static int
-map_of(const void* p, const uint8_t** base, size_t* len)
-{
-	FILE* maps = fopen("/proc/self/maps", "r");
-	char line[4096];
-	int found = 0;
-	if(!maps) return 0;
-	while(!found && fgets(line, sizeof(line), maps)) {
-		unsigned long lo, hi;
-		unsigned long long off;
-		if(sscanf(line, "%lx-%lx %*s %llx", &lo, &hi, &off) != 3)
-			continue;
-		if((uintptr_t)p < lo || (uintptr_t)p >= hi) continue;
-		*base = (const uint8_t*)(uintptr_t)(lo - off);
-		*len = hi - (lo - off);
-		found = 1;
-	}
-	fclose(maps);
-	return found;
-}
-
-/** the map holding the name database's records: found through its first
- * record; @return 1 found, 0 not (empty database, or not mapped) */
-static int
-name_map(MDB_txn* txn, MDB_dbi name, const uint8_t** base, size_t* len)
+map_find(MDB_txn* txn, MDB_dbi name, const uint8_t** first, uint64_t* off,
+	const uint8_t** base, size_t* maplen)
 {
 	MDB_cursor* c;
 	MDB_val k, v;
+	MDB_stat st;
+	MDB_envinfo info;
+	const uint8_t* page;
+	uint64_t pgno;
+	uint16_t flags;
 	int rc;
-	if(mdb_cursor_open(txn, name, &c) != 0) return 0;
+	if(mdb_stat(txn, name, &st) != 0 || st.ms_psize == 0 ||
+		mdb_env_info(mdb_txn_env(txn), &info) != 0 ||
+		mdb_cursor_open(txn, name, &c) != 0)
+		return 0;
 	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
 	mdb_cursor_close(c);
-	return rc == 0 && map_of(k.mv_data, base, len);
+	if(rc != 0) return 0;
+	*first = k.mv_data;
+	page = *first - (uintptr_t)*first % st.ms_psize;
+	memcpy(&pgno, page, sizeof(pgno));
+	memcpy(&flags, page + PAGE_FLAGS_AT, sizeof(flags));
+	if(!(flags & PAGE_LEAF) || pgno >= info.me_mapsize / st.ms_psize)
+		return 0;
+	*off = pgno * st.ms_psize + (uint64_t)(*first - page);
+	*base = *first - *off;
+	*maplen = info.me_mapsize;
+	return 1;
 }
 
 /* ------------------------------------------------------------------ */
@@ -341,10 +349,11 @@ ig_name_index_build(MDB_env* env, MDB_txn* txn, MDB_dbi name,
 	struct build b;
 	struct index_head head;
 	MDB_val k, v;
-	uint64_t nslots = 16;
+	const uint8_t* first;
+	uint64_t nslots = 16, anchor;
 	int rc;
 	memset(&b, 0, sizeof(b));
-	if(!name_map(txn, name, &b.base, &b.maplen))
+	if(!map_find(txn, name, &first, &anchor, &b.base, &b.maplen))
 		return 1; /* no names: no index (the walk uses the B-tree) */
 	b.seed = seed;
 	/* count, then size the table for a load of at most 2/3 */
@@ -363,6 +372,7 @@ ig_name_index_build(MDB_env* env, MDB_txn* txn, MDB_dbi name,
 	if(!build_pass(&b, env, txn, name, release, err, errlen)) return 0;
 	memset(&head, 0, sizeof(head));
 	memcpy(head.magic, index_magic, sizeof(head.magic));
+	head.anchor = anchor;
 	head.nslots = nslots;
 	head.seed = seed;
 	head.entries = b.entries;
@@ -414,7 +424,8 @@ ig_name_index_load(struct ig_name_index* x, MDB_txn* txn,
 	struct index_head head;
 	MDB_dbi dbi;
 	MDB_val k, v;
-	uint64_t i, step, checked = 0;
+	const uint8_t* first;
+	uint64_t i, step, checked = 0, off;
 	memset(x, 0, sizeof(*x));
 	if(why && whylen) why[0] = 0;
 	if(mdb_dbi_open(txn, IG_INDEX_DB, 0, &dbi) != 0) return 0;
@@ -441,8 +452,18 @@ ig_name_index_load(struct ig_name_index* x, MDB_txn* txn,
 		snprintf(why, whylen, "index not aligned");
 		return 0;
 	}
-	if(!name_map(txn, name, &x->base, &x->maplen)) {
+	/* where the file is mapped; the first key must be where the writer
+	 * saw it, or pages moved and no offset can be trusted (nothing but
+	 * that first page has been read yet) */
+	if(!map_find(txn, name, &first, &off, &x->base, &x->maplen)) {
 		snprintf(why, whylen, "the map of the file was not found");
+		memset(x, 0, sizeof(*x));
+		return 0;
+	}
+	if(off != head.anchor) {
+		snprintf(why, whylen, "index does not match the name "
+			"database (file copied with pages moved?)");
+		memset(x, 0, sizeof(*x));
 		return 0;
 	}
 	x->slots = (const struct ig_index_slot*)((const uint8_t*)v.mv_data +

@@ -265,12 +265,11 @@ ig_snapshot_refs(const struct ig_snapshot* s)
 void
 ig_snapshot_prefault(struct ig_snapshot* s)
 {
-	MDB_envinfo info;
-	MDB_stat st;
-	if(mdb_env_info(s->env, &info) == 0 && mdb_env_stat(s->env, &st) == 0
-		&& info.me_mapaddr)
-		(void)madvise(info.me_mapaddr, (size_t)(info.me_last_pgno + 1) *
-			st.ms_psize, MADV_WILLNEED);
+	/* LMDB does not say where the file is mapped (mdb_env_info reports
+	 * it only with MDB_FIXEDMAP); the name index found out at open */
+	if(s->nidx.slots && s->nidx.base)
+		(void)madvise((void*)((uintptr_t)s->nidx.base), s->nidx.maplen,
+			MADV_WILLNEED);
 }
 
 const struct ig_snapshot_info*

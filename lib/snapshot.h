@@ -243,7 +243,9 @@ int ig_snapshot_refs(const struct ig_snapshot* s);
 /**
  * Ask the kernel to read the whole file into the page cache ahead
  * (MADV_WILLNEED on the map), so that the first lookups after a swap do
- * not each wait for a disk read.  Returns at once.
+ * not each wait for a disk read.  Returns at once.  Only for a snapshot
+ * with a name index (which knows where the file is mapped; LMDB does not
+ * say); otherwise nothing.  Thread: any.
  */
 void ig_snapshot_prefault(struct ig_snapshot* s);
 

@@ -167,6 +167,10 @@ operate_arrive(struct icpguard_env* ie, struct module_qstate* qstate,
 		qstate->minfo[id] = mq;
 	}
 	view = NULL;
+	/* the generation before the views: if a swap lands in between, the
+	 * answer's fast path (operate_done) sees a newer one and decides
+	 * again, never the other way round */
+	mq->generation = atomic_load(&ie->generation);
 	if((is_new || subject_to_policy(qstate)) &&
 		!(view = icpguard_view(ie, &urgent)) && view_failed(ie)) {
 		qstate->ext_state[id] = module_error;
@@ -177,7 +181,6 @@ operate_arrive(struct icpguard_env* ie, struct module_qstate* qstate,
 		struct ig_verdict v;
 		memset(&f, 0, sizeof(f));
 		f.qname = qstate->qinfo.qname;
-		mq->generation = atomic_load(&ie->generation);
 		if(decide(ie, qstate, view, urgent, &f, &v,
 			"before resolution")) {
 			answer_policy(ie, qstate, id, &v);

@@ -70,6 +70,18 @@ file_id_get(const char* path, struct file_id* id)
 	return 1;
 }
 
+/** say so when a snapshot's name index was refused (verdicts then walk
+ * the B-tree: correct, slower) */
+static void
+index_note(const struct ig_snapshot* s)
+{
+	const struct ig_snapshot_info* si = ig_snapshot_info(s);
+	if(si->index_refused[0])
+		log_warn("icpguard: snapshot %s: name index not used (%s); "
+			"verdicts walk the B-tree", si->ident,
+			si->index_refused);
+}
+
 /** remember the identity of the file in force */
 static void
 file_id_keep(struct icpguard_slot* sl, const struct file_id* id)
@@ -123,6 +135,7 @@ icpguard_snapshot_start(struct icpguard_env* ie)
 		file_id_keep(sl, &id);
 		log_info("icpguard: %s %s in force (%s)", slot_name[i],
 			ig_snapshot_info(sl->current)->ident, sl->path);
+		index_note(sl->current);
 	}
 	return 1;
 }
@@ -452,6 +465,7 @@ try_swap(struct icpguard_env* ie, int i, const struct file_id* id,
 	log_info("icpguard: %s %s in force (was %s)", slot_name[i],
 		ig_snapshot_info(s)->ident,
 		old ? ig_snapshot_info(old)->ident : "none");
+	index_note(s);
 	retire(ret, old);
 	if(!ig_view_begin(s, &view)) return;
 	n = flush_cache(ie, full ? NULL : &view);
