@@ -280,7 +280,9 @@ build_key(struct build* b, const MDB_val* k, const MDB_val* v)
 	size_t bnd[MAX_LABELS], cp = 0, lim;
 	int n = key_bounds(key, k->mv_size, bnd), d = 0, j;
 	uint64_t val;
-	if(n == 0) return 1; /* not a name key: left to the B-tree */
+	/* not a name key (or longer than the slot's 8-bit length): left to
+	 * the B-tree; the writer makes none */
+	if(n == 0 || k->mv_size > 255) return 1;
 	if(key < b->base || (size_t)(key - b->base) + k->mv_size > b->maplen ||
 		(const uint8_t*)v->mv_data < b->base ||
 		(size_t)((const uint8_t*)v->mv_data - b->base) + v->mv_size >

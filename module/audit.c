@@ -466,8 +466,14 @@ icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
 			vl[V_MATCH] = ig_name_wire_len(pol->match);
 		}
 		for(i = 0; i < 4; i++) {
-			vp[V_REASON + i] = t[i] ? t[i] : "";
-			vl[V_REASON + i] = strnlen(vp[V_REASON + i], 255);
+			const char* x = t[i] ? t[i] : "";
+			size_t n = strnlen(x, 255);
+			/* cut at a character boundary, not inside UTF-8 */
+			if(x[n]) while(n > 0 && ((unsigned char)x[n] & 0xc0) ==
+				0x80)
+				n--;
+			vp[V_REASON + i] = x;
+			vl[V_REASON + i] = n;
 		}
 	}
 	len = sizeof(*h) + 4; /* 4 NULs after the text fields */
