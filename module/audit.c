@@ -16,6 +16,7 @@
 #include "config.h"
 #include "module/icpguard.h"
 #include "module/audit.h"
+#include "module/collector.h"
 #include "data/dnstap.pb-c.h"
 #include "util/log.h"
 #include "util/net_help.h"
@@ -55,14 +56,28 @@ static const char content_type[] = "protobuf:dnstap.Dnstap";
 struct audit_sink {
 	/** records handed to the I/O thread and not yet freed by it */
 	atomic_long inflight;
+	/** records the I/O thread threw away: no collector connected */
+	atomic_ulong discarded;
+	/** the discards were reported since the last connection */
+	atomic_int discard_told;
+	/** the connection to the collector */
+	struct icpguard_collector col;
 };
 
-/** libfstrm's free callback: the I/O thread is done with a frame */
+/** libfstrm's free callback: the I/O thread is done with a frame, written
+ * or (no collector connected) thrown away */
 static void
 sink_free(void* buf, void* arg)
 {
 	struct audit_sink* k = (struct audit_sink*)arg;
 	free(buf);
+	if(!atomic_load(&k->col.connected)) {
+		atomic_fetch_add(&k->discarded, 1);
+		if(!atomic_exchange(&k->discard_told, 1))
+			log_warn("icpguard: dnstap collector %s not connected: "
+				"audit records discarded (counted as dropped)",
+				k->col.name);
+	} else atomic_store(&k->discard_told, 0);
 	atomic_fetch_sub(&k->inflight, 1);
 }
 
@@ -70,52 +85,44 @@ sink_free(void* buf, void* arg)
 static void
 sink_destroy(struct audit_sink* k)
 {
+	if(!k) return;
+	icpguard_collector_free(&k->col);
 	free(k);
 }
 
 int
 icpguard_audit_start(struct icpguard_env* ie)
 {
-	struct fstrm_writer_options* wopt;
 	struct fstrm_writer* w = NULL;
 	struct fstrm_iothr_options* topt;
 	const struct icpguard_cfg* c = &ie->cfg;
 	if(!c->audit_socket[0] && !c->audit_tcp_addr[0]) return 1;
-	wopt = fstrm_writer_options_init();
-	fstrm_writer_options_add_content_type(wopt, content_type,
-		sizeof(content_type) - 1);
-	if(c->audit_socket[0]) {
-		struct fstrm_unix_writer_options* u =
-			fstrm_unix_writer_options_init();
-		fstrm_unix_writer_options_set_socket_path(u, c->audit_socket);
-		w = fstrm_unix_writer_init(u, wopt);
-		fstrm_unix_writer_options_destroy(&u);
-	} else {
-		char port[16];
-		struct fstrm_tcp_writer_options* t =
-			fstrm_tcp_writer_options_init();
-		snprintf(port, sizeof(port), "%d", c->audit_tcp_port);
-		fstrm_tcp_writer_options_set_socket_address(t,
-			c->audit_tcp_addr);
-		fstrm_tcp_writer_options_set_socket_port(t, port);
-		w = fstrm_tcp_writer_init(t, wopt);
-		fstrm_tcp_writer_options_destroy(&t);
-	}
-	fstrm_writer_options_destroy(&wopt);
-	if(!w) {
-		log_err("icpguard: cannot create the dnstap writer");
+	if(!(ie->audit.sink = calloc(1, sizeof(*ie->audit.sink)))) {
+		log_err("icpguard: out of memory starting dnstap");
 		return 0;
 	}
-	if(!(ie->audit.sink = calloc(1, sizeof(*ie->audit.sink)))) {
-		fstrm_writer_destroy(&w);
-		log_err("icpguard: out of memory starting dnstap");
+	if(!(w = icpguard_collector_writer(&ie->audit.sink->col,
+		c->audit_socket, c->audit_tcp_addr, c->audit_tcp_port,
+		content_type))) {
+		log_err("icpguard: cannot create the dnstap writer");
+		free(ie->audit.sink);
+		ie->audit.sink = NULL;
 		return 0;
 	}
 	topt = fstrm_iothr_options_init();
 	fstrm_iothr_options_set_num_input_queues(topt, 1);
-	fstrm_iothr_options_set_queue_model(topt, FSTRM_IOTHR_QUEUE_MODEL_MPSC);
+	/* one producer, the encoder thread: the lock-free queue */
+	fstrm_iothr_options_set_queue_model(topt, FSTRM_IOTHR_QUEUE_MODEL_SPSC);
 	fstrm_iothr_options_set_input_queue_size(topt,
 		(unsigned)c->audit_queue);
+	/* fewer, larger writes and wake-ups than the defaults (8 KiB, 64
+	 * frames, a wake-up per 32 records): a few hundred frames per
+	 * writev; the flush timeout (1 s) still bounds the delay */
+	fstrm_iothr_options_set_buffer_hint(topt, FSTRM_IOTHR_BUFFER_HINT_MAX);
+	fstrm_iothr_options_set_output_queue_size(topt, 512);
+	fstrm_iothr_options_set_queue_notify_threshold(topt,
+		(unsigned)(c->audit_queue / 4 < 256 ? (c->audit_queue / 4 > 0 ?
+		c->audit_queue / 4 : 1) : 256));
 	fstrm_iothr_options_set_reopen_interval(topt, 1);
 	ie->audit.iothr = fstrm_iothr_init(topt, &w);
 	fstrm_iothr_options_destroy(&topt);
@@ -172,20 +179,45 @@ pin_module(void)
 struct audit_destroy {
 	/** the I/O thread */
 	struct fstrm_iothr* iothr;
-	/** the sink its free callbacks use, freed after them */
+	/** the sink its free callbacks use */
 	struct audit_sink* sink;
+	/** 0 at first; the destroying thread and the stop each add 1 when
+	 * done with it: whoever comes second frees the sink and this */
+	atomic_int done;
 };
 
-/** destroy the I/O thread (joins it; libfstrm waits for the collector),
- * then the sink: every free callback has run by then */
+/** free what a destroy owned */
+static void
+destroy_free(struct audit_destroy* d)
+{
+	sink_destroy(d->sink);
+	free(d);
+}
+
+/** destroy the I/O thread (joins it; libfstrm flushes, sends STOP and
+ * waits for the collector's FINISH) */
 static void*
 audit_destroy_thread(void* arg)
 {
 	struct audit_destroy* d = (struct audit_destroy*)arg;
 	fstrm_iothr_destroy(&d->iothr);
-	sink_destroy(d->sink);
-	free(d);
+	if(atomic_fetch_add(&d->done, 1) == 1) destroy_free(d);
 	return NULL;
+}
+
+/** wait for a thread at most ms; @return 1 joined */
+static int
+join_within(pthread_t th, int ms)
+{
+	struct timespec until;
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += ms / 1000;
+	until.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if(until.tv_nsec >= 1000000000L) {
+		until.tv_sec++;
+		until.tv_nsec -= 1000000000L;
+	}
+	return pthread_timedjoin_np(th, NULL, &until) == 0;
 }
 
 void
@@ -193,41 +225,60 @@ icpguard_audit_stop(struct icpguard_env* ie)
 {
 	struct audit_destroy* d;
 	pthread_t th;
-	struct timespec until;
+	unsigned long discarded = 0;
 	long queued;
 	if(!ie->audit.iothr) return;
 	encoder_stop(ie);
 	queued = (long)atomic_load(&ie->audit.sink->inflight);
-	/* fstrm_iothr_destroy flushes, sends STOP and waits for the
-	 * collector's FINISH without a timeout: a stalled collector would
-	 * hold Unbound's stop forever.  Wait 2 s, then leave it behind; the
-	 * destroying thread owns the I/O thread and the sink from here */
-	if(!(d = malloc(sizeof(*d)))) {
+	/* a live collector gets what is queued (1 s); a stalled one would
+	 * hold the flush forever: then the socket is shut down, the I/O
+	 * thread's write fails and its destroy ends (1 s more); only if even
+	 * that does not end is the thread left behind */
+	if(!(d = calloc(1, sizeof(*d)))) {
+		icpguard_collector_shutdown(&ie->audit.sink->col);
 		fstrm_iothr_destroy(&ie->audit.iothr);
+		discarded = atomic_load(&ie->audit.sink->discarded);
 		sink_destroy(ie->audit.sink);
 	} else {
 		d->iothr = ie->audit.iothr;
 		d->sink = ie->audit.sink;
 		if(pthread_create(&th, NULL, audit_destroy_thread, d) != 0) {
-			audit_destroy_thread(d);
-		} else {
-			clock_gettime(CLOCK_REALTIME, &until);
-			until.tv_sec += 2;
-			if(pthread_timedjoin_np(th, NULL, &until) != 0) {
+			icpguard_collector_shutdown(&d->sink->col);
+			fstrm_iothr_destroy(&d->iothr);
+			atomic_store(&d->done, 1);
+		} else if(!join_within(th, 1000)) {
+			log_warn("icpguard: dnstap collector stalled at stop: "
+				"closing the connection, about %ld queued "
+				"records lost", queued);
+			icpguard_collector_shutdown(&d->sink->col);
+			if(!join_within(th, 1000)) {
 				pthread_detach(th);
 				pin_module();
-				log_warn("icpguard: dnstap collector stalled: "
-					"stop did not wait for it; about %ld "
-					"queued records abandoned", queued);
+				log_warn("icpguard: dnstap I/O thread left "
+					"behind");
 			}
+		}
+		if(atomic_fetch_add(&d->done, 1) == 1) {
+			discarded = atomic_load(&d->sink->discarded);
+			destroy_free(d);
 		}
 	}
 	ie->audit.iothr = NULL;
 	ie->audit.sink = NULL;
 	ie->audit.ioq = NULL;
 	log_info("icpguard: dnstap audit: %lu records sent, %lu dropped "
-		"(sent: handed to the I/O thread; dropped: queue full)",
-		atomic_load(&ie->audit.sent), atomic_load(&ie->audit.dropped));
+		"(sent: handed to the I/O thread; dropped: queue full, or no "
+		"collector connected: %lu)",
+		atomic_load(&ie->audit.sent) - discarded,
+		atomic_load(&ie->audit.dropped) + discarded, discarded);
+}
+
+unsigned long
+icpguard_audit_dropped(struct icpguard_env* ie)
+{
+	struct audit_sink* k = ie->audit.sink;
+	return atomic_load(&ie->audit.dropped) +
+		(k ? atomic_load(&k->discarded) : 0);
 }
 
 int

@@ -115,6 +115,12 @@ struct icpguard_audit_policy {
  */
 int icpguard_audit_start(struct icpguard_env* ie);
 
+/**
+ * Records dropped so far: queue full, or thrown away while no collector was
+ * connected.  Thread: any.
+ */
+unsigned long icpguard_audit_dropped(struct icpguard_env* ie);
+
 /** Stop the writer, flushing what the I/O thread can send. */
 void icpguard_audit_stop(struct icpguard_env* ie);
 

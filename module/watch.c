@@ -520,7 +520,7 @@ stats_dump(struct icpguard_env* ie)
 		"icpguard_audit_dropped_total %lu\n",
 		atomic_load(&ie->stats.swaps), atomic_load(&ie->stats.refused),
 		atomic_load(&ie->stats.expired), atomic_load(&ie->audit.sent),
-		atomic_load(&ie->audit.dropped));
+		icpguard_audit_dropped(ie));
 	if(fclose(out) != 0 || rename(tmp, ie->cfg.stats_file) != 0)
 		unlink(tmp);
 }
