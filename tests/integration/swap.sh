@@ -113,8 +113,8 @@ rm -f "$STOP"
 	while [ ! -f "$STOP" ] && [ $n -lt 3000 ]; do
 		r1=$(dig @127.0.0.1 -p "$IG_PORT" +tries=1 +time=2 www.filed.cn A 2>&1)
 		r2=$(dig @127.0.0.1 -p "$IG_PORT" +tries=1 +time=2 www.ordered.cn A 2>&1)
-		case "$r1" in *"status: NOERROR"*127.0.10.1*) ;; *) bad=$((bad + 1)); echo "www.filed.cn: $(echo "$r1" | grep -E 'status:|EDE|timed out' | tr '\n' ' ')" >>"$IG_WORK/watch.bad" ;; esac
-		case "$r2" in *"status: NXDOMAIN"*"EDE: 16"*) ;; *) bad=$((bad + 1)); echo "www.ordered.cn: $(echo "$r2" | grep -E 'status:|EDE|timed out' | tr '\n' ' ')" >>"$IG_WORK/watch.bad" ;; esac
+		case "$r1" in *"status: NOERROR"*127.0.10.1*) ;; *) bad=$((bad + 1)); echo "www.filed.cn: $(echo "$r1" | grep -E 'status:|EDE|timed out' | tr '\n' ' ')" >>"$IG_WORK/watch.bad"; [ $bad -gt 3 ] || printf '%s\n' "$r1" >>"$IG_WORK/watch.full" ;; esac
+		case "$r2" in *"status: NXDOMAIN"*"EDE: 16"*) ;; *) bad=$((bad + 1)); echo "www.ordered.cn: $(echo "$r2" | grep -E 'status:|EDE|timed out' | tr '\n' ' ')" >>"$IG_WORK/watch.bad"; [ $bad -gt 3 ] || printf '%s\n' "$r2" >>"$IG_WORK/watch.full" ;; esac
 		n=$((n + 1))
 		sleep 0.05
 	done
@@ -159,7 +159,8 @@ ig_untrack "$PERF"
 read -r wn wbad <"$IG_WORK/watch.result" 2>/dev/null || { wn=0; wbad=unknown; }
 [ "${wn:-0}" -gt 0 ] && [ "$wbad" = 0 ]
 ig_check $? "during the swaps: $wn rounds, www.filed.cn always NOERROR and www.ordered.cn always NXDOMAIN EDE 16" \
-	"$wbad wrong answers: $(head -5 "$IG_WORK/watch.bad" 2>/dev/null)"
+	"$wbad wrong answers: $(head -5 "$IG_WORK/watch.bad" 2>/dev/null)
+$(cat "$IG_WORK/watch.full" 2>/dev/null)"
 
 sent=$(sed -n 's/^ *Queries sent: *\([0-9]*\).*/\1/p' "$IG_WORK/dnsperf.out")
 lost=$(sed -n 's/^ *Queries lost: *\([0-9]*\).*/\1/p' "$IG_WORK/dnsperf.out")
