@@ -21,6 +21,9 @@
 #   bench_qps PORT FILE [dnsperf args]   dnsperf, prints the QPS (integer)
 #   bench_median          median of the numbers on stdin
 #   bench_ratio A B       A / B to 3 decimals, n/a when B is 0 or empty
+#   bench_module_setup, bench_module_report
+#                         the module benchmarks' data and result table
+#                         (described where they are defined)
 #   bench_now             seconds since the epoch, with nanoseconds
 #   bench_rcode PORT NAME the rcode Unbound on 127.0.0.1@PORT answers for
 #                         NAME A (NOERROR, NXDOMAIN, ...; TIMEOUT)
@@ -265,4 +268,19 @@ Z
 		awk -v n="$_nmiss" -v r="$_r" 'BEGIN { for(i = 0; i < n; i++) printf "m%d-%d.filed-bench.cn A\n", r, i }' > "$w/miss$_r.txt"
 		_r=$((_r+1))
 	done
+}
+
+# bench_module_report HEADING PLAINCOL MODCOL qps|cost
+#	the three rows of the module benchmarks from $w/res (lines "KIND
+#	plain|mod VALUE", the median of each): cache hit, cache miss, blocked
+#	vs allowed; qps: ratio icpguard / plain, cost: plain / icpguard
+bench_module_report() {
+	_get() { awk -v a="$1" -v b="$2" '$1 == a && $2 == b { print $3 }' "$w/res" | bench_median; }
+	_r() { if [ "$4" = qps ]; then bench_ratio "$2" "$1"; else bench_ratio "$1" "$2"; fi; }
+	_hp=$(_get hit plain) _hm=$(_get hit mod) _bm=$(_get blocked mod)
+	_mp=$(_get miss plain) _mm=$(_get miss mod)
+	printf '\n%-34s %12s %12s %8s %8s\n' "$1" "$2" "$3" ratio target
+	printf '%-34s %12s %12s %8s %8s\n' "cache hit, filed names" "$_hp" "$_hm" "$(_r "$_hp" "$_hm" x "$4")" ">=0.98"
+	printf '%-34s %12s %12s %8s %8s\n' "cache miss, answered by NSD" "$_mp" "$_mm" "$(_r "$_mp" "$_mm" x "$4")" ">=0.95"
+	printf '%-34s %12s %12s %8s %8s\n' "blocked vs allowed, from cache" "$_hm" "$_bm" "$(_r "$_hm" "$_bm" x "$4")" ">=0.95"
 }

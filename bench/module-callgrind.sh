@@ -79,11 +79,5 @@ for kind in plain mod; do
 	echo "miss $kind $(count miss $port $pid "$w/miss$f.txt")" >> "$w/res"
 	bench_stop $pid
 done
-get() { awk -v a="$1" -v b="$2" '$1 == a && $2 == b { print $3 }' "$w/res"; }
-hp=$(get hit plain); hm=$(get hit mod); bm=$(get blocked mod)
-mp=$(get miss plain); mm=$(get miss mod)
-printf '\n%-34s %12s %12s %8s %8s\n' "instructions per query" "plain" "icpguard" ratio target
-printf '%-34s %12s %12s %8s %8s\n' "cache hit, filed names" "$hp" "$hm" "$(bench_ratio "$hp" "$hm")" ">=0.98"
-printf '%-34s %12s %12s %8s %8s\n' "cache miss, answered by NSD" "$mp" "$mm" "$(bench_ratio "$mp" "$mm")" ">=0.95"
-printf '%-34s %12s %12s %8s %8s\n' "blocked vs allowed, from cache" "$hm" "$bm" "$(bench_ratio "$hm" "$bm")" ">=0.95"
+bench_module_report "instructions per query" plain icpguard cost
 echo "(ratio: plain instructions / icpguard instructions, the QPS ratio a CPU-bound one-thread Unbound would show; $nq queries per kind)"

@@ -53,11 +53,5 @@ while [ $r -lt "$rounds" ]; do
 	echo "miss mod $(bench_qps $mod "$w/miss$((r*2+1)).txt" -n 1)" >> "$w/res"
 	r=$((r+1))
 done
-get() { awk -v a="$1" -v b="$2" '$1 == a && $2 == b { print $3 }' "$w/res" | bench_median; }
-hp=$(get hit plain); hm=$(get hit mod); bm=$(get blocked mod)
-mp=$(get miss plain); mm=$(get miss mod)
-printf '\n%-34s %12s %12s %8s %8s\n' "queries (median of $rounds)" "plain QPS" "icpguard QPS" ratio target
-printf '%-34s %12s %12s %8s %8s\n' "cache hit, filed names" "$hp" "$hm" "$(bench_ratio "$hm" "$hp")" ">=0.98"
-printf '%-34s %12s %12s %8s %8s\n' "cache miss, answered by NSD" "$mp" "$mm" "$(bench_ratio "$mm" "$mp")" ">=0.95"
-printf '%-34s %12s %12s %8s %8s\n' "blocked vs allowed, from cache" "$hm" "$bm" "$(bench_ratio "$bm" "$hm")" ">=0.95"
+bench_module_report "queries (median of $rounds)" "plain QPS" "icpguard QPS" qps
 echo "(unbound num-threads 1, dnsperf -c 4 -q 200, ${secs}s per hit run, $nmiss unique names per miss run)"
