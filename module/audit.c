@@ -29,7 +29,6 @@
 #include "sldns/pkthdr.h"
 #include <dlfcn.h>
 #include <fstrm.h>
-#include <jansson.h>
 #include <netinet/in.h>
 #include <stdlib.h>
 #include <string.h>
