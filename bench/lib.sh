@@ -40,11 +40,24 @@ bench_die() {
 	exit 2
 }
 
+# bench_builddir: where icpguard was built: $ICPGUARD_BUILDDIR, else
+# build/obj (tools/check, tools/demo), else the source tree (in place)
+bench_builddir() {
+	if [ -n "${ICPGUARD_BUILDDIR:-}" ]; then
+		echo "$ICPGUARD_BUILDDIR"
+	elif [ -f "$top/build/obj/module/.libs/icpguard.so" ]; then
+		echo "$top/build/obj"
+	else
+		echo "$top"
+	fi
+}
+
 bench_init() {
 	ub=$top/build/unbound/prefix/sbin/unbound
 	uc=$top/build/unbound/prefix/sbin/unbound-control
-	so=$top/module/.libs/icpguard.so
-	ig=$top/tools/icpguard
+	bd=$(bench_builddir)
+	so=$bd/module/.libs/icpguard.so
+	ig=$bd/tools/icpguard
 	for f in "$ub" "$uc" "$so" "$ig"; do
 		[ -f "$f" ] || bench_die "missing $f (run tools/unbound-build and make)"
 	done

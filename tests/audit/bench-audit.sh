@@ -33,7 +33,9 @@
 # make.
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
-secs=10 rounds=3 so=$top/module/.libs/icpguard.so pin=0 pct=100
+. "$top/bench/lib.sh"
+bd=$(bench_builddir)
+secs=10 rounds=3 so=$bd/module/.libs/icpguard.so pin=0 pct=100
 while getopts l:r:m:pb:h o; do
 	case $o in
 	l) secs=$OPTARG ;; r) rounds=$OPTARG ;; m) so=$OPTARG ;; p) pin=1 ;;
@@ -46,7 +48,7 @@ case "$secs$rounds$pct" in *[!0-9]*) echo "bench: -l, -r and -b take numbers" >&
 [ "$secs" -ge 1 ] && [ "$secs" -le 120 ] && [ "$rounds" -ge 1 ] && [ "$rounds" -le 20 ] ||
 	{ echo "bench: -l 1..120, -r 1..20 (bounded runs)" >&2; exit 2; }
 ub=$top/build/unbound/prefix/sbin/unbound
-ig=$top/tools/icpguard
+ig=$bd/tools/icpguard
 for f in "$ub" "$so" "$ig"; do
 	[ -f "$f" ] || { echo "bench: missing $f (run tools/unbound-build and make)" >&2; exit 2; }
 done
@@ -202,7 +204,6 @@ for kind in off live stalled; do
 	eval "qps \$port_$kind -n 2" >/dev/null
 done
 kill -STOP "$cap_stalled"
-median() { sort -n | awk '{ a[NR] = $1 } END { print a[int((NR + 1) / 2)] }'; }
 : > "$w/res"
 r=0
 while [ $r -lt "$rounds" ]; do
@@ -220,11 +221,10 @@ while [ $r -lt "$rounds" ]; do
 	done
 	r=$((r+1))
 done
-get() { awk -v k="$1" -v f="${2:-2}" '$1 == k { print $f }' "$w/res" | median; }
+get() { awk -v k="$1" -v f="${2:-2}" '$1 == k { print $f }' "$w/res" | bench_median; }
 off=$(get off); live=$(get live); stalled=$(get stalled)
 uoff=$(get off 3); ulive=$(get live 3); ustalled=$(get stalled 3)
 woff=$(get off 4); wlive=$(get live 4); wstalled=$(get stalled 4)
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if(b > 0) printf "%.3f", a / b; else print "n/a" }'; }
 # stop: the stalled collector runs again first (see cleanup)
 kill -CONT "$cap_stalled"
 for kind in off live stalled; do
@@ -234,11 +234,12 @@ i=0
 while [ $i -lt 100 ] && { [ -e "$w/off.pid" ] || [ -e "$w/live.pid" ] || [ -e "$w/stalled.pid" ]; }; do sleep 0.1; i=$((i+1)); done
 printf '\n%-42s %8s %6s %7s   %s\n' "$pct% blocked, from cache (median of $rounds)" QPS ratio target "CPU us/query: worker (ratio), process"
 printf '%-42s %8s %6s %7s   %6s (%5s), %6s\n' "audit off" "$off" "1.000" "" "$woff" "1.000" "$uoff"
-printf '%-42s %8s %6s %7s   %6s (%5s), %6s\n' "audit on, live collector (fstrm_capture)" "$live" "$(ratio "$live" "$off")" ">=0.95" "$wlive" "$(ratio "$woff" "$wlive")" "$ulive"
-printf '%-42s %8s %6s %7s   %6s (%5s), %6s\n' "audit on, stalled collector (SIGSTOP)" "$stalled" "$(ratio "$stalled" "$off")" ">=0.95" "$wstalled" "$(ratio "$woff" "$wstalled")" "$ustalled"
+printf '%-42s %8s %6s %7s   %6s (%5s), %6s\n' "audit on, live collector (fstrm_capture)" "$live" "$(bench_ratio "$live" "$off")" ">=0.95" "$wlive" "$(bench_ratio "$woff" "$wlive")" "$ulive"
+printf '%-42s %8s %6s %7s   %6s (%5s), %6s\n' "audit on, stalled collector (SIGSTOP)" "$stalled" "$(bench_ratio "$stalled" "$off")" ">=0.95" "$wstalled" "$(bench_ratio "$woff" "$wstalled")" "$ustalled"
 for kind in live stalled; do
 	l=$(grep -o 'dnstap audit: [0-9]* records sent, [0-9]* dropped' "$w/$kind.log" | tail -1 || true)
-	printf '%-8s %s\n' "$kind:" "${l:-no stop line in the log}"
+	f=$(grep -o 'dnstap frames: .*' "$w/$kind.log" | tail -1 || true)
+	printf '%-8s %s; %s\n' "$kind:" "${l:-no stop line in the log}" "${f:-}"
 done
 _p="shared CPUs"
 [ $pin = 0 ] || _p="Unbound worker pinned to CPU 0; its other threads, dnsperf and collectors on 1-$(($(nproc) - 1))"
