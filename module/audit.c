@@ -39,6 +39,7 @@
 
 static int encoder_start(struct icpguard_env* ie);
 static void encoder_stop(struct icpguard_env* ie);
+static void audit_drop(struct icpguard_env* ie);
 
 /** the frame ring (module/frames.h): bytes per queued frame, at most */
 #define AUDIT_FRAME_TYPICAL 512
@@ -299,6 +300,19 @@ icpguard_audit_dropped(struct icpguard_env* ie)
 }
 
 int
+icpguard_audit_room(struct icpguard_env* ie)
+{
+	struct icpguard_audit* a = &ie->audit;
+	if(!a->iothr || !a->ring) return 0;
+	if(atomic_load_explicit(&a->sink->inflight, memory_order_relaxed) >=
+		a->capacity) {
+		audit_drop(ie);
+		return 0;
+	}
+	return 1;
+}
+
+int
 icpguard_audit_sample(struct icpguard_env* ie)
 {
 	static __thread uint64_t rng;
@@ -497,13 +511,8 @@ icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
 	size_t wl = 0, vl[V_COUNT], len, at, room, i;
 	const void* vp[V_COUNT];
 	int is_query = 0, synth, has_policy = pol && pol->reason;
-	if(!a->iothr || !a->ring) return;
 	/* the collector is behind: drop before doing any work */
-	if(atomic_load_explicit(&a->sink->inflight, memory_order_relaxed) >=
-		a->capacity) {
-		audit_drop(ie);
-		return;
-	}
+	if(!icpguard_audit_room(ie)) return;
 	/* a policy answer without answer records is rebuilt by the encoder
 	 * from its SOA; anything else is encoded here, while rep is valid */
 	synth = has_policy && !pol->monitor && pol->soa &&

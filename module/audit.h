@@ -125,8 +125,9 @@ unsigned long icpguard_audit_dropped(struct icpguard_env* ie);
 void icpguard_audit_stop(struct icpguard_env* ie);
 
 /**
- * Write one record.  Never blocks; allocates the wire encodings in
- * region and one heap buffer handed to the I/O thread.
+ * Write one record into the ring the encoder thread reads.  Never blocks;
+ * allocates the wire encodings in region, and a heap copy of a message the
+ * encoder cannot rebuild (the encoder frees it).
  * @param qinfo: the query.
  * @param rep: the answer sent (or NULL).
  * @param cached: 1 when rep comes from the cache (absolute TTLs).
@@ -139,5 +140,12 @@ void icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
 
 /** 1 when a plain (not enforced) client answer should be sampled now. */
 int icpguard_audit_sample(struct icpguard_env* ie);
+
+/**
+ * Would a record be taken now?  0 when audit is off, or when the collector
+ * is so far behind that the record would be dropped (the drop is counted
+ * here): the caller can skip preparing it.  Any worker thread.
+ */
+int icpguard_audit_room(struct icpguard_env* ie);
 
 #endif /* ICPGUARD_MODULE_AUDIT_H */

@@ -439,7 +439,7 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 		edns_opt_list_append(opt_list_out, LDNS_EDNS_EDE, 2 + tl, buf,
 			region);
 	}
-	if(ie->audit.iothr) {
+	if(icpguard_audit_room(ie)) {
 		/* name the snapshot in full when it is one in force */
 		struct ig_view* u = NULL, *v = icpguard_view(ie, &u);
 		if(u && (uint32_t)ig_snapshot_info(u->snap)->serial ==

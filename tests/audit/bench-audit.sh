@@ -18,7 +18,8 @@
 # closer to a resolver's real traffic.
 # dnsperf (-c 4 -q 200) runs SECONDS per run (default 10), ROUNDS times
 # (default 3) per Unbound, alternating; the medians are printed side by
-# side with the ratio to "off" (target >= 0.95), with the CPU time per
+# side with the ratio to "off" (the median of the rounds' ratios, each
+# round's runs back to back; target >= 0.95), with the CPU time per
 # query of the Unbound worker (its main thread: num-threads 1) and of the
 # whole process (the worker, the dnstap I/O thread, the module's snapshot
 # watcher): the worker's figure is what bounds a busy resolver's QPS and is
@@ -29,18 +30,24 @@
 # and the collectors to the other CPUs: the worker keeps a core of its own,
 # as on a production resolver; without -p everything shares all CPUs.
 # The module is copied first, so a rebuild during the run changes nothing.
+# -g counts instructions instead (valgrind's callgrind, one Unbound
+# thread per file): 4000 queries to each Unbound, gently, and for each of
+# its threads the instructions per query (the worker, libfstrm's I/O
+# thread, the encoder, the snapshot watcher).  The counts do not move with
+# the load of a shared machine as QPS and CPU time do; the kernel's share
+# (system calls, the copy into the socket) is not in them.
 # Needs root (NSD), nsd, dnsperf, fstrm_capture, tools/unbound-build and
-# make.
+# make (and valgrind for -g).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/bench/lib.sh"
 bd=$(bench_builddir)
-secs=10 rounds=3 so=$bd/module/.libs/icpguard.so pin=0 pct=100
-while getopts l:r:m:pb:h o; do
+secs=10 rounds=3 so=$bd/module/.libs/icpguard.so pin=0 pct=100 cg=0
+while getopts l:r:m:pb:gh o; do
 	case $o in
 	l) secs=$OPTARG ;; r) rounds=$OPTARG ;; m) so=$OPTARG ;; p) pin=1 ;;
-	b) pct=$OPTARG ;;
-	*) sed -n '2,30p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	b) pct=$OPTARG ;; g) cg=1 ;;
+	*) sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	esac
 done
 case "$secs$rounds$pct" in *[!0-9]*) echo "bench: -l, -r and -b take numbers" >&2; exit 2 ;; esac
@@ -163,10 +170,18 @@ pids="$pids $(cat "$w/nsd.pid")"
 i=0
 while [ $i -lt 50 ] && ! { [ -S "$w/live.sock" ] && [ -S "$w/stalled.sock" ]; }; do sleep 0.1; i=$((i+1)); done
 for kind in off live stalled; do
-	ICPGUARD_CONF="$w/$kind-icpguard.conf" "$ub" -c "$w/$kind.conf"
+	if [ $cg = 1 ]; then
+		# in the foreground under valgrind (its pid is valgrind's)
+		ICPGUARD_CONF="$w/$kind-icpguard.conf" valgrind --tool=callgrind \
+			--separate-threads=yes --callgrind-out-file="$w/cg.$kind.%p" \
+			"$ub" -d -c "$w/$kind.conf" >"$w/$kind.valgrind" 2>&1 &
+		echo $! > "$w/$kind.vgpid"
+	else
+		ICPGUARD_CONF="$w/$kind-icpguard.conf" "$ub" -c "$w/$kind.conf"
+	fi
 done
 i=0
-while [ $i -lt 50 ] && ! { [ -s "$w/off.pid" ] && [ -s "$w/live.pid" ] && [ -s "$w/stalled.pid" ]; }; do sleep 0.1; i=$((i+1)); done
+while [ $i -lt 300 ] && ! { [ -s "$w/off.pid" ] && [ -s "$w/live.pid" ] && [ -s "$w/stalled.pid" ]; }; do sleep 0.1; i=$((i+1)); done
 for kind in off live stalled; do pids="$pids $(cat "$w/$kind.pid")"; done
 if [ $pin = 1 ]; then
 	sleep 0.5
@@ -199,6 +214,35 @@ cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # wcpu PID: the same for its main thread (the worker with num-threads 1)
 wcpu() { awk '{ print $14 + $15 }' "/proc/$1/task/$1/stat"; }
 hz=$(getconf CLK_TCK)
+if [ $cg = 1 ]; then
+	command -v callgrind_control >/dev/null ||
+		{ echo "bench: -g needs valgrind (apt-get install valgrind)" >&2; exit 2; }
+	echo "bench: counting instructions (callgrind), $pct% blocked"
+	gentle() { dnsperf -s 127.0.0.1 -p "$1" -d "$w/blocked.txt" -n "$2" -c 1 -q 20 -t 10 2>/dev/null | awk '/Queries completed/ { print $3 }'; }
+	for kind in off live stalled; do eval "gentle \$port_$kind 1" >/dev/null; done
+	kill -STOP "$cap_stalled"
+	printf '\n%-10s %8s %8s %8s %8s   %s\n' "" worker io encoder watcher "instructions per query, by thread (callgrind)"
+	for kind in off live stalled; do
+		vp=$(cat "$w/$kind.vgpid")
+		# the stalled collector's queue full first (16384 records)
+		[ $kind != stalled ] || gentle "$port_stalled" 17 >/dev/null
+		callgrind_control -z "$vp" >/dev/null 2>&1
+		eval "n=\$(gentle \$port_$kind 4)"
+		sleep 2  # the encoder and the I/O thread catch up
+		callgrind_control -d "$vp" >/dev/null 2>&1
+		# one file per thread: .1-01 the worker, then the threads in
+		# the order they started (the I/O thread, the encoder, the
+		# watcher; without audit only the watcher)
+		set --
+		for f in "$w/cg.$kind.$vp".1-*; do
+			set -- "$@" "$(awk -v n="${n:-0}" '/^totals:/ { if(n > 0) printf "%d", $2 / n }' "$f")"
+		done
+		if [ $# = 2 ]; then set -- "$1" - - "$2"; fi
+		printf '%-10s %8s %8s %8s %8s   (%s queries answered)\n' "$kind" "${1:--}" "${2:--}" "${3:--}" "${4:--}" "${n:-0}"
+	done
+	kill -CONT "$cap_stalled"
+	exit 0
+fi
 echo "bench: warming the caches"
 for kind in off live stalled; do
 	eval "qps \$port_$kind -n 2" >/dev/null
@@ -208,7 +252,11 @@ kill -STOP "$cap_stalled"
 r=0
 while [ $r -lt "$rounds" ]; do
 	echo "bench: round $((r+1))/$rounds"
-	for kind in off live stalled; do
+	# the order alternates, so that a drift of the machine's speed
+	# during a round weighs on both sides alike
+	order="off live stalled"
+	[ $((r % 2)) = 0 ] || order="stalled live off"
+	for kind in $order; do
 		pid=$(cat "$w/$kind.pid")
 		c0=$(cpu "$pid") t0=$(wcpu "$pid")
 		eval "q=\$(qps \$port_$kind -l $secs)"
@@ -217,7 +265,7 @@ while [ $r -lt "$rounds" ]; do
 		# microseconds of Unbound CPU per query: process, worker
 		us=$(awk -v c=$((c1 - c0)) -v hz="$hz" -v n="${n:-0}" 'BEGIN { if(n > 0) printf "%.2f", c / hz * 1e6 / n; else print 0 }')
 		wus=$(awk -v c=$((t1 - t0)) -v hz="$hz" -v n="${n:-0}" 'BEGIN { if(n > 0) printf "%.2f", c / hz * 1e6 / n; else print 0 }')
-		echo "$kind $q $us $wus" >> "$w/res"
+		echo "$kind $q $us $wus $r" >> "$w/res"
 	done
 	r=$((r+1))
 done
@@ -225,6 +273,16 @@ get() { awk -v k="$1" -v f="${2:-2}" '$1 == k { print $f }' "$w/res" | bench_med
 off=$(get off); live=$(get live); stalled=$(get stalled)
 uoff=$(get off 3); ulive=$(get live 3); ustalled=$(get stalled 3)
 woff=$(get off 4); wlive=$(get live 4); wstalled=$(get stalled 4)
+# pratio KIND FIELD [INVERT]: the median over the rounds of the round's
+# KIND / off (INVERT: off / KIND, for CPU per query); paired within a
+# round, it is steadier than a ratio of medians on a shared machine
+pratio() {
+	awk -v k="$1" -v f="$2" -v inv="${3:-0}" '
+		$1 == "off" { o[$5] = $f } $1 == k { x[$5] = $f }
+		END { for(r in x) if(o[r] > 0 && x[r] > 0)
+			printf "%.3f\n", inv ? o[r] / x[r] : x[r] / o[r] }' "$w/res" |
+		bench_median
+}
 # stop: the stalled collector runs again first (see cleanup)
 kill -CONT "$cap_stalled"
 for kind in off live stalled; do
@@ -232,10 +290,11 @@ for kind in off live stalled; do
 done
 i=0
 while [ $i -lt 100 ] && { [ -e "$w/off.pid" ] || [ -e "$w/live.pid" ] || [ -e "$w/stalled.pid" ]; }; do sleep 0.1; i=$((i+1)); done
-printf '\n%-42s %8s %6s %7s   %s\n' "$pct% blocked, from cache (median of $rounds)" QPS ratio target "CPU us/query: worker (ratio), process"
-printf '%-42s %8s %6s %7s   %6s (%5s), %6s\n' "audit off" "$off" "1.000" "" "$woff" "1.000" "$uoff"
-printf '%-42s %8s %6s %7s   %6s (%5s), %6s\n' "audit on, live collector (fstrm_capture)" "$live" "$(bench_ratio "$live" "$off")" ">=0.95" "$wlive" "$(bench_ratio "$woff" "$wlive")" "$ulive"
-printf '%-42s %8s %6s %7s   %6s (%5s), %6s\n' "audit on, stalled collector (SIGSTOP)" "$stalled" "$(bench_ratio "$stalled" "$off")" ">=0.95" "$wstalled" "$(bench_ratio "$woff" "$wstalled")" "$ustalled"
+printf '\n%-42s %8s %6s %7s   %s\n' "$pct% blocked, from cache (median of $rounds)" QPS ratio target "CPU us/query (ratio): worker, process"
+printf '%-42s %8s %6s %7s   %5s (%5s), %5s (%5s)\n' "audit off" "$off" "1.000" "" "$woff" "1.000" "$uoff" "1.000"
+printf '%-42s %8s %6s %7s   %5s (%5s), %5s (%5s)\n' "audit on, live collector (fstrm_capture)" "$live" "$(pratio live 2)" ">=0.95" "$wlive" "$(pratio live 4 1)" "$ulive" "$(pratio live 3 1)"
+printf '%-42s %8s %6s %7s   %5s (%5s), %5s (%5s)\n' "audit on, stalled collector (SIGSTOP)" "$stalled" "$(pratio stalled 2)" ">=0.95" "$wstalled" "$(pratio stalled 4 1)" "$ustalled" "$(pratio stalled 3 1)"
+echo "(ratios: the median of each round's ratio to audit off; CPU ratios are off / on)"
 for kind in live stalled; do
 	l=$(grep -o 'dnstap audit: [0-9]* records sent, [0-9]* dropped' "$w/$kind.log" | tail -1 || true)
 	f=$(grep -o 'dnstap frames: .*' "$w/$kind.log" | tail -1 || true)
