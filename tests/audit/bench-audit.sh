@@ -131,6 +131,8 @@ for kind in off live stalled; do
 	{
 		printf 'snapshot: %s\nlog-blocks: no\n' "$w/snapshot.mdb"
 		[ $kind = off ] || printf 'audit-socket: %s\n' "$w/$kind.sock"
+		# -g: a short queue for the stalled collector, filled soon
+		[ $kind != stalled ] || [ $cg = 0 ] || printf 'audit-queue: 256\n'
 	} > "$w/$kind-icpguard.conf"
 	cat > "$w/$kind.conf" <<C
 server:
@@ -224,8 +226,8 @@ if [ $cg = 1 ]; then
 	printf '\n%-10s %8s %8s %8s %8s   %s\n' "" worker io encoder watcher "instructions per query, by thread (callgrind)"
 	for kind in off live stalled; do
 		vp=$(cat "$w/$kind.vgpid")
-		# the stalled collector's queue full first (16384 records)
-		[ $kind != stalled ] || gentle "$port_stalled" 17 >/dev/null
+		# the stalled collector's queue full first (256 records)
+		[ $kind != stalled ] || gentle "$port_stalled" 3 >/dev/null
 		callgrind_control -z "$vp" >/dev/null 2>&1
 		eval "n=\$(gentle \$port_$kind 4)"
 		sleep 2  # the encoder and the I/O thread catch up
