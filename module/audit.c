@@ -120,6 +120,7 @@ icpguard_audit_start(struct icpguard_env* ie)
 		c->audit_socket, c->audit_tcp_addr, c->audit_tcp_port,
 		content_type))) {
 		log_err("icpguard: cannot create the dnstap writer");
+		frames_free(&ie->audit.sink->frames);
 		free(ie->audit.sink);
 		ie->audit.sink = NULL;
 		return 0;
