@@ -318,12 +318,28 @@ stop_capture
 # ---------------------------------------------------------------- 6. TCP collector
 # audit-tcp: the same records over a loopback TCP connection
 CAP5=$IG_WORK/tcp.fstrm
-TCP_PORT=$(ig_free_port) || ig_bail "no free port for the TCP collector"
-fstrm_capture -t protobuf:dnstap.Dnstap -a 127.0.0.1 -p "$TCP_PORT" -w "$CAP5" \
-	>>"$IG_WORK/capture.log" 2>&1 9>&- &
-CAP_PID=$!
-ig_track "$CAP_PID"
-sleep 0.5
+# the collector must listen before Unbound starts: a port taken meanwhile
+# by another socket gets another try (3 at most, each waited for 5 s)
+tries=0
+while :; do
+	TCP_PORT=$(ig_free_port) || ig_bail "no free port for the TCP collector"
+	fstrm_capture -t protobuf:dnstap.Dnstap -a 127.0.0.1 -p "$TCP_PORT" -w "$CAP5" \
+		>>"$IG_WORK/capture.log" 2>&1 9>&- &
+	CAP_PID=$!
+	ig_track "$CAP_PID"
+	k=0
+	while [ $k -lt 50 ] && kill -0 "$CAP_PID" 2>/dev/null &&
+		[ -z "$(ss -Hltn "src 127.0.0.1:$TCP_PORT" 2>/dev/null)" ]; do
+		sleep 0.1
+		k=$((k + 1))
+	done
+	[ -n "$(ss -Hltn "src 127.0.0.1:$TCP_PORT" 2>/dev/null)" ] && break
+	ig_kill_wait "$CAP_PID" 2
+	ig_untrack "$CAP_PID"
+	tries=$((tries + 1))
+	[ $tries -lt 3 ] || ig_bail "fstrm_capture did not listen on 127.0.0.1 TCP (3 ports tried; $IG_WORK/capture.log)"
+	ig_diag "fstrm_capture could not listen on port $TCP_PORT; another port"
+done
 ig_start_unbound "audit-tcp: 127.0.0.1@$TCP_PORT
 audit-sample: 0" || ig_bail "Unbound with audit-tcp did not start"
 ig_dig www.ordered.cn A

@@ -252,11 +252,15 @@ ig_addr_busy() {
 }
 
 ig_free_port() {
-	# print a free unprivileged port on 127.0.0.1 (udp and tcp)
+	# print a free unprivileged port on 127.0.0.1 (udp and tcp), below the
+	# kernel's ephemeral range (a port in it can be taken at any moment
+	# as the local end of some other socket)
 	_i=0
 	_seed=$(( $$ + $(date +%s) ))
+	_lo=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ "${_lo:-0}" -gt 21000 ] || _lo=32768
 	while [ $_i -lt 50 ]; do
-		_p=$(( 20000 + (_seed + _i * 7919) % 40000 ))
+		_p=$(( 20000 + (_seed + _i * 7919) % (_lo - 20000) ))
 		if ! ig_addr_busy 127.0.0.1 "$_p"; then
 			echo "$_p"
 			return 0

@@ -96,9 +96,13 @@ t_init() {
 	trap 't_cleanup; exit 1' INT TERM
 }
 
-# a TCP port on 127.0.0.1 nobody listens on
+# a TCP port on 127.0.0.1 nobody listens on, below the kernel's ephemeral
+# range (a port in it can be taken at any moment as the local end of some
+# connection, and a bind then fails)
 free_port() {
-	_p=$(( ($$ * 7 + $(date +%N | sed 's/^0*//;s/^$/1/') ) % 20000 + 21000 ))
+	_lo=$(awk '{ print $1 }' /proc/sys/net/ipv4/ip_local_port_range 2>/dev/null)
+	[ "${_lo:-0}" -gt 21000 ] || _lo=32768
+	_p=$(( ($$ * 7 + $(date +%N | sed 's/^0*//;s/^$/1/') ) % (_lo - 20000) + 20000 ))
 	_i=0
 	while [ $_i -lt 200 ]; do
 		if ! (exec 3<>"/dev/tcp/127.0.0.1/$_p") 2>/dev/null; then
@@ -106,6 +110,7 @@ free_port() {
 			return 0
 		fi
 		_p=$((_p + 1))
+		[ $_p -lt "$_lo" ] || _p=20000
 		_i=$((_i + 1))
 	done
 	return 1
@@ -113,7 +118,26 @@ free_port() {
 
 # ------------------------------------------------------------ nginx
 www_start() {
-	[ -n "$WWW_PORT" ] || WWW_PORT=$(free_port)
+	# a port chosen here that another test takes first: up to 3 tries
+	_try=0
+	while :; do
+		_auto=0
+		[ -n "$WWW_PORT" ] || { WWW_PORT=$(free_port); _auto=1; }
+		www_launch && return 0
+		_try=$((_try + 1))
+		if [ $_auto = 1 ] && [ $_try -lt 3 ] &&
+			grep -q 'Address already in use' "$W/nginx/error.log"; then
+			echo "# port $WWW_PORT taken meanwhile; another one"
+			WWW_PORT=""
+			continue
+		fi
+		echo "Bail out! nginx did not start"
+		cat "$W/nginx/error.log"
+		exit 1
+	done
+}
+# www_launch: start nginx on $WWW_PORT; 0 when it answers within 5 s
+www_launch() {
 	mkdir -p "$W/nginx/tmp"
 	cat >"$W/nginx/nginx.conf" <<EOF
 user root;
@@ -139,6 +163,7 @@ http {
 	}
 }
 EOF
+	: >"$W/nginx/error.log"
 	"$NGINX" -c "$W/nginx/nginx.conf" -p "$W/nginx" -g 'daemon off;' \
 		2>>"$W/nginx/error.log" &
 	WWW_PID=$!
@@ -147,12 +172,12 @@ EOF
 		if (exec 3<>"/dev/tcp/127.0.0.1/$WWW_PORT") 2>/dev/null; then
 			return 0
 		fi
+		kill -0 "$WWW_PID" 2>/dev/null || break
 		sleep 0.1
 		_i=$((_i + 1))
 	done
-	echo "Bail out! nginx did not start"
-	cat "$W/nginx/error.log"
-	exit 1
+	www_stop
+	return 1
 }
 www_stop() {
 	if [ -n "$WWW_PID" ]; then
