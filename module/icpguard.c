@@ -10,6 +10,7 @@
 #include "config.h"
 #include "module/icpguard.h"
 #include "dynlibmod/dynlibmod.h"
+#include "util/config_file.h"
 #include "util/log.h"
 #include "util/net_help.h"
 #include "util/module.h"
@@ -266,6 +267,33 @@ operate_done(struct icpguard_env* ie, struct module_qstate* qstate, int id)
 }
 
 /**
+ * Is there a validator after this module (number id) in module-config?
+ * The module depends on it: Unbound's workers answer a cached message
+ * without any module unless it is unchecked while a validator is loaded
+ * (env->need_to_validate), and the iterator caches what it resolves on the
+ * way (an alias target, a name server's address) unchecked.  Without a
+ * validator those answers reach clients undecided from the cache.
+ */
+static int
+validator_follows(struct module_env* env, int id)
+{
+	const char* p = env->cfg ? env->cfg->module_conf : NULL;
+	int i = 0;
+	if(!p) return 0;
+	while(*p) {
+		size_t n;
+		while(*p == ' ' || *p == '\t' || *p == '\n') p++;
+		n = strcspn(p, " \t\n");
+		if(n == 0) break;
+		if(i > id && n == 9 && strncmp(p, "validator", 9) == 0)
+			return 1;
+		p += n;
+		i++;
+	}
+	return 0;
+}
+
+/**
  * Module init: read the configuration, open the snapshot, register the
  * reply callbacks, start the watch thread.  Runs in Unbound's main thread.
  * @return 1 on success; 0 stops Unbound (the reason is logged).
@@ -280,6 +308,17 @@ init(struct module_env* env, int id)
 	struct timespec ts;
 	if(!ie) {
 		log_err("icpguard: out of memory");
+		return 0;
+	}
+	if(!validator_follows(env, id)) {
+		log_err("icpguard: module-config \"%s\" has no validator after "
+			"the module: without it Unbound answers what the "
+			"iterator cached on the way (alias targets, name server "
+			"addresses) from the cache, undecided; use \"dynlib "
+			"validator iterator\" (without a trust anchor the "
+			"validator validates nothing)", env->cfg &&
+			env->cfg->module_conf ? env->cfg->module_conf : "");
+		free(ie);
 		return 0;
 	}
 	icpguard_cfg_defaults(&ie->cfg);

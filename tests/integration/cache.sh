@@ -7,6 +7,8 @@
 #     to ns1.nshost.cn (unfiled, at 127.0.0.6, a domestic address of the test
 #     policy).  Blocking it for clients must not break hosted.cn, in either
 #     order (client first, resolver first).
+# (a2) The targets of a filed name's alias chain, which the iterator
+#     resolved for it, keep their own verdict when a client asks for them.
 # (b) A new snapshot reaches names already in the cache within one second:
 #     newly blocked (urgent order, revoked filing, blacklist entry, a new
 #     domestic range) and the reverse (order lifted, new filing).  The
@@ -65,6 +67,25 @@ check_rcode NOERROR "(a) then www3.hosted.cn (resolver needs ns1.nshost.cn) -> N
 check_answer_contains A '^127\.0\.10\.62$' "(a) www3.hosted.cn -> A 127.0.10.62"
 ig_dig ns1.nshost.cn A
 check_rcode NXDOMAIN "(a) and ns1.nshost.cn stays blocked for clients"
+
+# ---------------------------------------------------------------- (a2)
+# the targets of a filed name's alias chain: the iterator resolved them
+# for the filed QNAME (go.filed.cn -> x.bad.cn, blacklisted; cdn.filed.cn
+# -> edge.unfiled-cdn.cn, unfiled and domestic, which the filed alias
+# allows), and a client asking for a target itself, twice (the second from
+# the cache), still gets the target's own verdict
+ig_dig go.filed.cn A
+check_rcode NXDOMAIN "(a2) go.filed.cn (alias to the blacklisted x.bad.cn) -> NXDOMAIN"
+ig_dig cdn.filed.cn A
+check_answer_contains A '^127\.0\.10\.4$' "(a2) cdn.filed.cn (filed alias to edge.unfiled-cdn.cn) -> A 127.0.10.4"
+for i in 1 2; do
+	ig_dig x.bad.cn A
+	check_rcode NXDOMAIN "(a2) then x.bad.cn itself (query $i) -> NXDOMAIN"
+	check_ede 15 'blacklist' "(a2) then x.bad.cn itself (query $i) -> EDE 15, blacklist"
+	ig_dig edge.unfiled-cdn.cn A
+	check_rcode NXDOMAIN "(a2) then edge.unfiled-cdn.cn itself (query $i) -> NXDOMAIN"
+	check_ede 15 "$RE_NOFILING" "(a2) then edge.unfiled-cdn.cn itself (query $i) -> EDE 15, no filing"
+done
 
 # ---------------------------------------------------------------- (b)
 publish() {

@@ -14,6 +14,9 @@
 # 4. No snapshot at start: Unbound stops with a message naming the snapshot,
 #    unless fail-open: yes (then it serves, and takes the snapshot once it
 #    appears).
+# 5. No validator after the module in module-config: Unbound stops with a
+#    message saying so (checked before the fail-open part, which ends the
+#    test).
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 
 ig_init swap
@@ -239,33 +242,48 @@ case "$ms" in timeout*) false ;; *) [ "$ms" -le 1000 ] ;; esac
 ig_check $? "after reload: snapshot swaps still work ($ms ms)" "canary: $ms"
 
 # ---------------------------------------------------------------- 4. no snapshot at start
+# expect_stop WHAT [MODULE_OVERRIDES [SERVER_OVERRIDES]]: start Unbound with
+# these overrides; it must stop by itself within 15 s with a failure
+# status (two checks); its messages are left in $msgs
+expect_stop() {
+	ig_write_unbound_conf "${2:-}" "${3:-}"
+	: >"$IG_WORK/unbound.log"
+	: >"$IG_WORK/unbound.stderr"
+	ig_launch_unbound
+	k=0
+	while kill -0 "$IG_UNBOUND_PID" 2>/dev/null && [ $k -lt 150 ]; do
+		case "$(ps -o stat= -p "$IG_UNBOUND_PID" 2>/dev/null)" in Z*) break ;; esac
+		sleep 0.1
+		k=$((k + 1))
+	done
+	if kill -0 "$IG_UNBOUND_PID" 2>/dev/null && ! ps -o stat= -p "$IG_UNBOUND_PID" | grep -q '^Z'; then
+		ig_check 1 "$1: Unbound stops" "still running after 15 s"
+		ig_stop_unbound
+	else
+		wait "$IG_UNBOUND_PID"
+		rc=$?
+		ig_untrack "$IG_UNBOUND_PID"
+		IG_UNBOUND_PID=""
+		[ $rc != 0 ]
+		ig_check $? "$1: Unbound stops with a failure status ($rc)"
+	fi
+	msgs=$(cat "$IG_WORK/unbound.log" "$IG_WORK/unbound.stderr" 2>/dev/null)
+}
 ig_stop_unbound
 MISSING=$IG_WORK/later/snapshot.mdb
 mkdir -p "$IG_WORK/later"
-ig_write_unbound_conf "snapshot: $MISSING"
-: >"$IG_WORK/unbound.log"
-: >"$IG_WORK/unbound.stderr"
-ig_launch_unbound
-k=0
-while kill -0 "$IG_UNBOUND_PID" 2>/dev/null && [ $k -lt 150 ]; do
-	case "$(ps -o stat= -p "$IG_UNBOUND_PID" 2>/dev/null)" in Z*) break ;; esac
-	sleep 0.1
-	k=$((k + 1))
-done
-if kill -0 "$IG_UNBOUND_PID" 2>/dev/null && ! ps -o stat= -p "$IG_UNBOUND_PID" | grep -q '^Z'; then
-	ig_check 1 "missing snapshot, fail-open no: Unbound stops" "still running after 15 s"
-	ig_stop_unbound
-else
-	wait "$IG_UNBOUND_PID"
-	rc=$?
-	ig_untrack "$IG_UNBOUND_PID"
-	IG_UNBOUND_PID=""
-	[ $rc != 0 ]
-	ig_check $? "missing snapshot, fail-open no: Unbound stops with a failure status ($rc)"
-fi
-msgs=$(cat "$IG_WORK/unbound.log" "$IG_WORK/unbound.stderr" 2>/dev/null)
+expect_stop "missing snapshot, fail-open no" "snapshot: $MISSING"
 printf '%s\n' "$msgs" | grep -F "$MISSING" | grep -qi snapshot
 ig_check $? "missing snapshot, fail-open no: the message names the snapshot path" \
+	"log: $(printf '%s\n' "$msgs" | tail -5)"
+
+# ---------------------------------------------------------------- 5. no validator
+# without a validator after the module, Unbound would answer what the
+# iterator cached on the way from the cache, undecided (docs/module.md)
+expect_stop "module-config without the validator" "" 'module-config: "dynlib iterator"'
+printf '%s\n' "$msgs" | grep -F 'module-config "dynlib iterator" has no validator after the module' |
+	grep -qF 'use "dynlib validator iterator"'
+ig_check $? "module-config without the validator: the message says what is missing and what to use" \
 	"log: $(printf '%s\n' "$msgs" | tail -5)"
 
 ig_write_unbound_conf "snapshot: $MISSING
