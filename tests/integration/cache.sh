@@ -7,6 +7,8 @@
 #     to ns1.nshost.cn (unfiled, at 127.0.0.6, a domestic address of the test
 #     policy).  Blocking it for clients must not break hosted.cn, in either
 #     order (client first, resolver first).
+# (c) With action redirect, a lifted order gives the real address back
+#     within 1 s, and later answers keep it.
 # (a2) The targets of a filed name's alias chain, which the iterator
 #     resolved for it, keep their own verdict when a client asks for them.
 # (b) A new snapshot reaches names already in the cache within one second:
@@ -192,5 +194,42 @@ ig_dig www.ordered.cn A
 check_ede 16 '工信厅信管函〔2022〕65号' "after the swaps: www.ordered.cn still blocked by ord-it-1"
 ig_dig www.hosted.cn A
 check_rcode NOERROR "after the swaps: www.hosted.cn still resolves"
+
+# ---------------------------------------------------------------- (c)
+# action redirect: the policy answer's notice address is cached as an RRset
+# that real data does not displace; once the order is lifted the real
+# address must come back within 1 s and stay (not the cached notice
+# address in the next resolved answer)
+ig_stop_unbound
+ig_start_unbound "action-order: redirect
+notice-ipv4: 127.0.0.80" || ig_bail "Unbound with action-order redirect did not start"
+ig_dig www.ordered.cn A
+ig_dig www.ordered.cn A
+check_answer_contains A '^127\.0\.0\.80$' "(c) redirect: www.ordered.cn (cached) -> the notice server 127.0.0.80"
+grep -v '"id":"ord-it-1"' "$POL/orders.jsonl" >"$POL/orders.tmp"
+mv "$POL/orders.tmp" "$POL/orders.jsonl"
+publish "order lifted"
+T0=$(ig_now_ms)
+k=0
+while [ $k -lt 150 ] && [ $(( $(ig_now_ms) - T0 )) -le 3000 ]; do
+	ig_dig www.ordered.cn A
+	ig_section ANSWER | grep -q '127\.0\.10\.70$' && break
+	ig_sleep_ms 20
+	k=$((k + 1))
+done
+ms=$(( $(ig_now_ms) - T0 ))
+[ $ms -le 1000 ] && ig_section ANSWER | grep -q '127\.0\.10\.70$'
+ig_check $? "(c) redirect, order lifted: www.ordered.cn -> its own A 127.0.10.70 within 1 s (took $ms ms)" \
+	"answer after $ms ms: $(ig_section ANSWER)"
+# the second expiry pass runs 300 ms after the swap: look past it
+bad=0
+for k in 1 2 3 4 5 6 7 8; do
+	ig_sleep_ms 200
+	ig_dig www.ordered.cn A
+	ig_section ANSWER | grep -q '127\.0\.10\.70$' || { bad=$((bad + 1)); last=$(ig_section ANSWER); }
+done
+[ $bad = 0 ]
+ig_check $? "(c) redirect, order lifted: the next 8 answers over 1.6 s keep 127.0.10.70 (not the cached notice address)" \
+	"$bad wrong, last answer: ${last:-}"
 
 ig_done
