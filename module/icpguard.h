@@ -174,7 +174,9 @@ void icpguard_watch_stop(struct icpguard_env* ie);
  * call.
  * @param urgent: if non-NULL, set to the view on the order snapshot, or
  *	NULL when there is none.
- * @return the view, or NULL when there is no main snapshot.
+ * @return the view, or NULL when there is no main snapshot, or when a read
+ *	on one of the snapshots could not begin (logged; tried again at the
+ *	next call).
  */
 struct ig_view* icpguard_view(struct icpguard_env* ie, struct ig_view** urgent);
 

@@ -189,8 +189,14 @@ icpguard_view(struct icpguard_env* ie, struct ig_view** urgent)
 			}
 			ig_snapshot_unref(s[i]);
 		}
-		/* a failed begin is tried again at the next query */
+		/* a failed begin is tried again at the next query; this one
+		 * gets no view (SERVFAIL while a snapshot is in force), not a
+		 * decision without the order snapshot */
 		v->generation = failed ? gen - 1 : gen;
+		if(failed) {
+			if(urgent) *urgent = NULL;
+			return NULL;
+		}
 	}
 	if(urgent)
 		*urgent = v->view[IG_SLOT_ORDERS].snap ?
