@@ -321,6 +321,19 @@ init(struct module_env* env, int id)
 		free(ie);
 		return 0;
 	}
+	/* the module retires cached answers after a policy change by
+	 * expiring them, serve-expired-ttl included; with serve-expired-ttl
+	 * 0 (no limit) Unbound would serve them anyway */
+	if(env->cfg && env->cfg->serve_expired &&
+		env->cfg->serve_expired_ttl == 0) {
+		log_err("icpguard: serve-expired: yes with serve-expired-ttl: 0 "
+			"would keep serving cached answers after a policy change "
+			"(an order in force, a filing revoked); set "
+			"serve-expired-ttl (for example 86400) or serve-expired: "
+			"no");
+		free(ie);
+		return 0;
+	}
 	icpguard_cfg_defaults(&ie->cfg);
 	if(!icpguard_cfg_read(path, &ie->cfg, err, sizeof(err))) {
 		log_err("icpguard: %s", err);

@@ -7,8 +7,8 @@
 #     to ns1.nshost.cn (unfiled, at 127.0.0.6, a domestic address of the test
 #     policy).  Blocking it for clients must not break hosted.cn, in either
 #     order (client first, resolver first).
-# (c) With action redirect, a lifted order gives the real address back
-#     within 1 s, and later answers keep it.
+# (c) With action redirect (and serve-expired with a limit), a lifted order
+#     gives the real address back within 1 s, and later answers keep it.
 # (a2) The targets of a filed name's alias chain, which the iterator
 #     resolved for it, keep their own verdict when a client asks for them.
 # (b) A new snapshot reaches names already in the cache within one second:
@@ -200,9 +200,11 @@ check_rcode NOERROR "after the swaps: www.hosted.cn still resolves"
 # that real data does not displace; once the order is lifted the real
 # address must come back within 1 s and stay (not the cached notice
 # address in the next resolved answer)
+# (with serve-expired on and a limit: the expired answers are not served)
 ig_stop_unbound
 ig_start_unbound "action-order: redirect
-notice-ipv4: 127.0.0.80" || ig_bail "Unbound with action-order redirect did not start"
+notice-ipv4: 127.0.0.80" "serve-expired: yes
+serve-expired-ttl: 86400" || ig_bail "Unbound with action-order redirect did not start"
 ig_dig www.ordered.cn A
 ig_dig www.ordered.cn A
 check_answer_contains A '^127\.0\.0\.80$' "(c) redirect: www.ordered.cn (cached) -> the notice server 127.0.0.80"

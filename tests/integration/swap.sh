@@ -14,9 +14,9 @@
 # 4. No snapshot at start: Unbound stops with a message naming the snapshot,
 #    unless fail-open: yes (then it serves, and takes the snapshot once it
 #    appears).
-# 5. No validator after the module in module-config: Unbound stops with a
-#    message saying so (checked before the fail-open part, which ends the
-#    test).
+# 5. No validator after the module in module-config, or serve-expired
+#    without serve-expired-ttl: Unbound stops with a message saying so
+#    (checked before the fail-open part, which ends the test).
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 
 ig_init swap
@@ -284,6 +284,12 @@ expect_stop "module-config without the validator" "" 'module-config: "dynlib ite
 printf '%s\n' "$msgs" | grep -F 'module-config "dynlib iterator" has no validator after the module' |
 	grep -qF 'use "dynlib validator iterator"'
 ig_check $? "module-config without the validator: the message says what is missing and what to use" \
+	"log: $(printf '%s\n' "$msgs" | tail -5)"
+# serve-expired without a limit would serve answers the module expired
+expect_stop "serve-expired without serve-expired-ttl" "" "serve-expired: yes
+serve-expired-ttl: 0"
+printf '%s\n' "$msgs" | grep -F 'serve-expired: yes with serve-expired-ttl: 0' | grep -qF 'set serve-expired-ttl'
+ig_check $? "serve-expired without serve-expired-ttl: the message says what to set" \
 	"log: $(printf '%s\n' "$msgs" | tail -5)"
 
 ig_write_unbound_conf "snapshot: $MISSING
