@@ -239,6 +239,18 @@ ig_stop_all() {
 	IG_UNBOUND_PID=""
 }
 
+ig_wait_exit() {
+	# ig_wait_exit PID TENTHS: wait at most TENTHS tenths of a second until
+	# PID has exited (or is a zombie); 0 then, 1 when it still runs
+	_w=0
+	while kill -0 "$1" 2>/dev/null && [ $_w -lt "$2" ]; do
+		case "$(ps -o stat= -p "$1" 2>/dev/null)" in Z*) return 0 ;; esac
+		sleep 0.1
+		_w=$((_w + 1))
+	done
+	! kill -0 "$1" 2>/dev/null || ps -o stat= -p "$1" | grep -q '^Z'
+}
+
 ig_untrack() {
 	_new=""
 	for _p in $IG_PIDS; do [ "$_p" = "$1" ] || _new="$_new $_p"; done

@@ -250,13 +250,7 @@ expect_stop() {
 	: >"$IG_WORK/unbound.log"
 	: >"$IG_WORK/unbound.stderr"
 	ig_launch_unbound
-	k=0
-	while kill -0 "$IG_UNBOUND_PID" 2>/dev/null && [ $k -lt 150 ]; do
-		case "$(ps -o stat= -p "$IG_UNBOUND_PID" 2>/dev/null)" in Z*) break ;; esac
-		sleep 0.1
-		k=$((k + 1))
-	done
-	if kill -0 "$IG_UNBOUND_PID" 2>/dev/null && ! ps -o stat= -p "$IG_UNBOUND_PID" | grep -q '^Z'; then
+	if ! ig_wait_exit "$IG_UNBOUND_PID" 150; then
 		ig_check 1 "$1: Unbound stops" "still running after 15 s"
 		ig_stop_unbound
 	else
