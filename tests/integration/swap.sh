@@ -32,7 +32,9 @@ cat >>"$POL_B/orders.jsonl" <<'EOF'
 {"id":"ord-it-canary","doc_no":"工信厅信管函〔2024〕9号","unit":"工业和信息化部","reason":"测试","targets":["filed-cdn.cn"],"effective":"2020-01-01"}
 EOF
 ig_build_policy "$POL_A" || { ig_diag "$(cat "$IG_WORK/build.log")"; ig_bail "icpguard build failed"; }
-ig_start_unbound || ig_bail "Unbound with the module did not start"
+# log-replies: when a wrong answer is seen, Unbound's own record of what it
+# sent (rcode, from the cache or not, size) is in the diagnostics
+ig_start_unbound "" "log-replies: yes" || ig_bail "Unbound with the module did not start"
 CANARY=www.filed-cdn.cn
 
 publish() {
@@ -163,7 +165,9 @@ read -r wn wbad <"$IG_WORK/watch.result" 2>/dev/null || { wn=0; wbad=unknown; }
 [ "${wn:-0}" -gt 0 ] && [ "$wbad" = 0 ]
 ig_check $? "during the swaps: $wn rounds, www.filed.cn always NOERROR and www.ordered.cn always NXDOMAIN EDE 16" \
 	"$wbad wrong answers: $(head -5 "$IG_WORK/watch.bad" 2>/dev/null)
-$(cat "$IG_WORK/watch.full" 2>/dev/null)"
+$(cat "$IG_WORK/watch.full" 2>/dev/null)
+what Unbound sent for the watched names (count, name, type, rcode, cached, size):
+$(awk '/ info: 127\.0\.0\.1 www\.(filed|ordered)\.cn\. A IN / { print $(NF-6), $(NF-5), $(NF-3), $(NF-1), $NF }' "$IG_WORK/unbound.log" | sort | uniq -c)"
 
 sent=$(sed -n 's/^ *Queries sent: *\([0-9]*\).*/\1/p' "$IG_WORK/dnsperf.out")
 lost=$(sed -n 's/^ *Queries lost: *\([0-9]*\).*/\1/p' "$IG_WORK/dnsperf.out")
