@@ -215,6 +215,12 @@ qps() {
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
 # wcpu PID: the same for its main thread (the worker with num-threads 1)
 wcpu() { awk '{ print $14 + $15 }' "/proc/$1/task/$1/stat"; }
+# others_busy: "TOTAL BUSY" clock ticks so far of every CPU but CPU 0 (where
+# -p puts the worker: the load generator's and collectors' CPUs)
+others_busy() {
+	awk '$1 ~ /^cpu[1-9][0-9]*$/ { for(i = 2; i <= NF; i++) t += $i; b += $2 + $3 + $4 + $7 + $8 }
+		END { print t + 0, b + 0 }' /proc/stat
+}
 hz=$(getconf CLK_TCK)
 if [ $cg = 1 ]; then
 	command -v callgrind_control >/dev/null ||
@@ -260,14 +266,18 @@ while [ $r -lt "$rounds" ]; do
 	[ $((r % 2)) = 0 ] || order="stalled live off"
 	for kind in $order; do
 		pid=$(cat "$w/$kind.pid")
-		c0=$(cpu "$pid") t0=$(wcpu "$pid")
+		c0=$(cpu "$pid") t0=$(wcpu "$pid") b0=$(others_busy) k0=$(cpu "$cap_live")
 		eval "q=\$(qps \$port_$kind -l $secs)"
-		c1=$(cpu "$pid") t1=$(wcpu "$pid")
+		c1=$(cpu "$pid") t1=$(wcpu "$pid") b1=$(others_busy) k1=$(cpu "$cap_live")
 		n=$(awk '/Queries completed/ { print $3 }' "$w/dnsperf.out")
 		# microseconds of Unbound CPU per query: process, worker
 		us=$(awk -v c=$((c1 - c0)) -v hz="$hz" -v n="${n:-0}" 'BEGIN { if(n > 0) printf "%.2f", c / hz * 1e6 / n; else print 0 }')
 		wus=$(awk -v c=$((t1 - t0)) -v hz="$hz" -v n="${n:-0}" 'BEGIN { if(n > 0) printf "%.2f", c / hz * 1e6 / n; else print 0 }')
-		echo "$kind $q $us $wus $r" >> "$w/res"
+		# how busy the other CPUs were (percent), and the live
+		# collector's CPU per query
+		busy=$(echo "$b0 $b1" | awk '{ t = $3 - $1; if(t > 0) printf "%d", 100 * ($4 - $2) / t; else print 0 }')
+		kus=$(awk -v c=$((k1 - k0)) -v hz="$hz" -v n="${n:-0}" 'BEGIN { if(n > 0) printf "%.2f", c / hz * 1e6 / n; else print 0 }')
+		echo "$kind $q $us $wus $r $busy $kus" >> "$w/res"
 	done
 	r=$((r+1))
 done
@@ -297,6 +307,8 @@ printf '%-42s %8s %6s %7s   %5s (%5s), %5s (%5s)\n' "audit off" "$off" "1.000" "
 printf '%-42s %8s %6s %7s   %5s (%5s), %5s (%5s)\n' "audit on, live collector (fstrm_capture)" "$live" "$(pratio live 2)" ">=0.95" "$wlive" "$(pratio live 4 1)" "$ulive" "$(pratio live 3 1)"
 printf '%-42s %8s %6s %7s   %5s (%5s), %5s (%5s)\n' "audit on, stalled collector (SIGSTOP)" "$stalled" "$(pratio stalled 2)" ">=0.95" "$wstalled" "$(pratio stalled 4 1)" "$ustalled" "$(pratio stalled 3 1)"
 echo "(ratios: the median of each round's ratio to audit off; CPU ratios are off / on)"
+[ $pin = 0 ] || echo "CPUs 1-$(($(nproc) - 1)) busy (dnsperf, the collectors, Unbound's other threads): off $(get off 6)%, live $(get live 6)%, stalled $(get stalled 6)%"
+echo "the live collector (fstrm_capture) used $(get live 7) us of CPU per query"
 for kind in live stalled; do
 	l=$(grep -o 'dnstap audit: [0-9]* records sent, [0-9]* dropped' "$w/$kind.log" | tail -1 || true)
 	f=$(grep -o 'dnstap frames: .*' "$w/$kind.log" | tail -1 || true)
