@@ -165,6 +165,10 @@ icpguard_facts(struct query_info* qinfo, struct reply_info* rep,
 	}
 }
 
+/** the RRset flag bit of the policy RRs (Unbound's own flags are the
+ * low bits and 0x80000000, util/data/packed_rrset.h) */
+#define ICPGUARD_RRSET_POLICY 0x40000000u
+
 /** one rrset with one RR, allocated in the region */
 static struct ub_packed_rrset_key*
 make_rrset(struct regional* region, uint8_t* owner, size_t ownerlen,
@@ -182,6 +186,10 @@ make_rrset(struct regional* region, uint8_t* owner, size_t ownerlen,
 	k->rk.dname_len = ownerlen;
 	k->rk.type = htons(type);
 	k->rk.rrset_class = htons(qclass);
+	/* a flag of our own: the flags are part of an RRset's cache key, so
+	 * the policy RRs never share an entry with real data of the same
+	 * name and type (a zone apex's SOA, a name server's address) */
+	k->rk.flags = ICPGUARD_RRSET_POLICY;
 	k->entry.key = k;
 	k->entry.data = d;
 	d->ttl = ttl;

@@ -9,6 +9,7 @@
 #     order (client first, resolver first).
 # (c) With action redirect (and serve-expired with a limit), a lifted order
 #     gives the real address back within 1 s, and later answers keep it.
+# (a3) A blocked zone apex: SOA queries still get the zone's own SOA.
 # (a2) The targets of a filed name's alias chain, which the iterator
 #     resolved for it, keep their own verdict when a client asks for them.
 # (b) A new snapshot reaches names already in the cache within one second:
@@ -88,6 +89,21 @@ for i in 1 2; do
 	check_rcode NXDOMAIN "(a2) then edge.unfiled-cdn.cn itself (query $i) -> NXDOMAIN"
 	check_ede 15 "$RE_NOFILING" "(a2) then edge.unfiled-cdn.cn itself (query $i) -> EDE 15, no filing"
 done
+
+# ---------------------------------------------------------------- (a3)
+# a blocked zone apex: the policy answer's SOA is cached apart from the
+# zone's own, so an SOA query (twice, the second from the cache) gets the
+# zone's SOA, and the blocked name's cached answer keeps its policy SOA
+ig_dig unfiled-dom.cn A
+check_rcode NXDOMAIN "(a3) unfiled-dom.cn A (an unfiled apex, domestic) -> NXDOMAIN"
+for i in 1 2; do
+	ig_dig unfiled-dom.cn SOA
+	ig_section ANSWER | awk '$4 == "SOA" { print $5 }' | grep -qx 'ns1\.unfiled-dom\.cn\.'
+	ig_check $? "(a3) then unfiled-dom.cn SOA (query $i) -> the zone's own SOA (MNAME ns1.unfiled-dom.cn.)" \
+		"answer: $(ig_section ANSWER)"
+done
+ig_dig unfiled-dom.cn A
+check_ede 15 "$RE_NOFILING" "(a3) unfiled-dom.cn A (cached) still -> EDE 15"
 
 # ---------------------------------------------------------------- (b)
 publish() {
