@@ -194,8 +194,9 @@ make_rrset(struct regional* region, uint8_t* owner, size_t ownerlen,
 	k->entry.data = d;
 	d->ttl = ttl;
 	d->count = 1;
-	/* high trust: cached real data must not replace the policy RRs
-	 * that a cached policy message refers to */
+	/* high trust: nothing replaces the policy RRs a cached policy
+	 * message refers to (real data cannot anyway: its key differs by
+	 * ICPGUARD_RRSET_POLICY) */
 	d->trust = rrset_trust_prim_noglue;
 	d->security = sec_status_insecure;
 	d->rr_len = (size_t*)((uint8_t*)d + sizeof(*d));

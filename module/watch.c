@@ -24,8 +24,6 @@
 #include "util/net_help.h"
 #include "util/module.h"
 #include "util/storage/slabhash.h"
-#include "util/locks.h"
-#include "util/data/packed_rrset.h"
 #include "util/data/msgreply.h"
 #include "util/data/dname.h"
 #include "sldns/pkthdr.h"
@@ -218,34 +216,7 @@ struct flush_arg {
 	time_t expired;
 	/** entries expired */
 	unsigned long count;
-	/** the RRsets of the expired messages that may be a policy answer's
-	 * (see expire_policy_rrsets), collected during the traversal */
-	struct rrset_ref* refs;
-	/** how many, and room for */
-	size_t nrefs, caprefs;
 };
-
-/** at most this many RRsets are collected per traversal (16 MiB) */
-#define FLUSH_REFS_MAX (1024 * 1024)
-
-/** remember the RRsets of a message being expired (entry locked) */
-static void
-flush_keep_refs(struct flush_arg* fa, const struct reply_info* d)
-{
-	size_t i;
-	for(i = 0; i < d->rrset_count; i++) {
-		if(fa->nrefs == fa->caprefs) {
-			size_t cap = fa->caprefs ? fa->caprefs * 2 : 256;
-			struct rrset_ref* r;
-			if(cap > FLUSH_REFS_MAX ||
-				!(r = realloc(fa->refs, cap * sizeof(*r))))
-				return;
-			fa->refs = r;
-			fa->caprefs = cap;
-		}
-		fa->refs[fa->nrefs++] = d->ref[i];
-	}
-}
 
 /** traversal callback: the entry is write-locked by slabhash_traverse */
 static void
@@ -278,49 +249,14 @@ flush_entry(struct lruhash_entry* e, void* arg)
 		d->prefetch_ttl = fa->expired;
 		d->serve_expired_ttl = fa->expired;
 		fa->count++;
-		/* a policy answer always has its SOA in the authority */
-		if(d->ns_numrrsets != 0)
-			flush_keep_refs(fa, d);
 	}
-}
-
-/**
- * Expire the policy RRs of the expired messages.  A policy answer's RRsets
- * (its SOA, a redirect's notice address) are cached with a trust that real
- * data does not displace (module/answer.c), so that a cached policy answer
- * never shows real data; once the verdict may have changed they must go,
- * else the answer resolved next would be given the cached notice address
- * or SOA instead of the real one.  Real RRsets of those messages are left
- * alone (their trust is lower).  Each RRset is locked on its own, after the
- * traversal: no RRset lock is taken under the message cache's locks.
- */
-static void
-expire_policy_rrsets(struct flush_arg* fa)
-{
-	size_t i, j;
-	for(i = 0; i < fa->nrefs; i++) {
-		struct ub_packed_rrset_key* key = fa->refs[i].key;
-		struct packed_rrset_data* pd;
-		lock_rw_wrlock(&key->entry.lock);
-		pd = (struct packed_rrset_data*)key->entry.data;
-		if(key->id == fa->refs[i].id && pd &&
-			pd->trust == rrset_trust_prim_noglue &&
-			pd->ttl > fa->expired) {
-			pd->ttl = fa->expired;
-			for(j = 0; j < pd->count + pd->rrsig_count; j++)
-				pd->rr_ttl[j] = fa->expired;
-		}
-		lock_rw_unlock(&key->entry.lock);
-	}
-	free(fa->refs);
-	fa->refs = NULL;
-	fa->nrefs = fa->caprefs = 0;
 }
 
 /**
  * Expire the cached messages whose verdict may have changed: all of them
  * (view and names NULL), those the new snapshot's changed set names (view),
- * or these names with their subtrees; and the policy RRsets of those.
+ * or these names with their subtrees.  (A policy answer's own RRsets
+ * need nothing: they have a cache key of their own, module/answer.c.)
  * The expiry time is two seconds back: a worker's clock (*env->now) is
  * the second its event loop last woke, one behind at most.
  * @return messages expired.  Watch thread.
@@ -338,7 +274,6 @@ flush_run(struct icpguard_env* ie, struct ig_view* view,
 	fa.nnames = nnames;
 	fa.expired = time(NULL) - 2;
 	slabhash_traverse(ie->env->msg_cache, 1, &flush_entry, &fa);
-	expire_policy_rrsets(&fa);
 	atomic_fetch_add(&ie->stats.expired, fa.count);
 	return fa.count;
 }
