@@ -47,7 +47,12 @@ struct fetch {
 	int reqerr;
 	/** the body overflowed memory or a write failed */
 	int bodyfail;
+	/** the list of fetches not yet freed (in flight or finishing) */
+	struct fetch* prev, *next;
 };
+
+/** every fetch not yet freed, for fetch_free_all (one loop thread) */
+static struct fetch* fetch_list;
 
 /** free everything of a fetch (from the loop, after the callback) */
 static void
@@ -55,6 +60,9 @@ fetch_free(evutil_socket_t fd, short what, void* arg)
 {
 	struct fetch* f = arg;
 	(void)fd; (void)what;
+	if(f->prev) f->prev->next = f->next;
+	else if(fetch_list == f) fetch_list = f->next;
+	if(f->next) f->next->prev = f->prev;
 	if(f->conn) evhttp_connection_free(f->conn);
 	if(f->uri) evhttp_uri_free(f->uri);
 	if(f->fd >= 0) close(f->fd);
@@ -288,6 +296,9 @@ fetch_start(struct event_base* base, SSL_CTX* ssl, const char* url,
 	f->cb = cb;
 	f->arg = arg;
 	f->fd = -1;
+	f->next = fetch_list;
+	if(fetch_list) fetch_list->prev = f;
+	fetch_list = f;
 	if(dest) {
 		f->fd = open(dest, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC |
 			O_NOFOLLOW, 0600);
@@ -376,4 +387,11 @@ fetch_start(struct event_base* base, SSL_CTX* ssl, const char* url,
 		return 0;
 	}
 	return 1;
+}
+
+void
+fetch_free_all(void)
+{
+	while(fetch_list)
+		fetch_free(-1, 0, fetch_list);
 }

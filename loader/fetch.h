@@ -54,4 +54,11 @@ int fetch_start(struct event_base* base, SSL_CTX* ssl, const char* url,
 /** A TLS client context verifying peers (ca: CA file, "" system). */
 SSL_CTX* fetch_tls_context(const char* ca, char* err, size_t errlen);
 
+/**
+ * Free every fetch still in flight or waiting to be freed, without calling
+ * its callback (a loader stopping with downloads in flight drops them).
+ * Call after the loop stopped, before event_base_free.  Loop thread.
+ */
+void fetch_free_all(void);
+
 #endif /* ICPGUARD_LOADER_FETCH_H */

@@ -819,6 +819,9 @@ main(int argc, char** argv)
 	orders_close(&L);
 	state_close(L.state);
 	ig_keyring_free(&L.keys);
+	/* downloads in flight at a stop are dropped (nothing of them was
+	 * applied); their memory goes before the loop's */
+	fetch_free_all();
 	if(L.ssl) SSL_CTX_free(L.ssl);
 	event_base_free(L.base);
 	if(pidfd >= 0) {
