@@ -18,6 +18,7 @@
 #include "module/audit.h"
 #include "module/collector.h"
 #include "module/frames.h"
+#include "module/pack.h"
 #include "data/dnstap.pb-c.h"
 #include "util/log.h"
 #include "util/net_help.h"
@@ -687,6 +688,7 @@ encode_event(struct icpguard_env* ie, const struct audit_event* e)
 	static const char version[] = "icpguard " ICPGUARD_VERSION;
 	uint8_t synth[1200], *buf;
 	size_t len, rl = 0;
+	struct pack_sizes sz;
 	struct audit_sink* sink = ie->audit.sink;
 	d.identity.data = (uint8_t*)ie->audit.identity;
 	d.identity.len = strlen(ie->audit.identity);
@@ -785,16 +787,11 @@ encode_event(struct icpguard_env* ie, const struct audit_event* e)
 			d.has_extra = 1;
 		}
 	}
-	/* packed in one pass into the frame ring: the bytes fields plus at
-	 * most 11 bytes of tag and length for each of the message's fields
-	 * (well under 512) bound the size; else measured first */
-	len = d.identity.len + d.version.len + m.query_address.len +
-		m.query_message.len + m.response_message.len + p.rule.len +
-		p.value.len + d.extra.len + 512;
-	if(len > 4096)
-		len = dnstap__dnstap__get_packed_size(&d);
+	/* packed straight into the frame ring by module/pack.c (the bytes
+	 * protobuf-c would write, without its descriptor walk) */
+	len = pack_dnstap_size(&d, &sz);
 	if((buf = frames_take(&sink->frames, len)) != NULL) {
-		len = dnstap__dnstap__pack(&d, buf);
+		len = pack_dnstap(&d, &sz, buf);
 		frames_commit(&sink->frames, buf, len);
 	}
 	free(e->h->wire);

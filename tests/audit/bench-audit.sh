@@ -3,7 +3,7 @@
 # A benchmark, not a test (make check does not run it).
 #
 #   tests/audit/bench-audit.sh [-l SECONDS] [-r ROUNDS] [-m MODULE.so] [-p]
-#                              [-b PERCENT]
+#                              [-b PERCENT] [-L] [-g]
 #
 # Loopback only: NSD on 127.0.0.2 (port 5463) serving one zone, three
 # Unbounds with the icpguard module (one thread each, 127.0.0.1 ports
@@ -30,6 +30,11 @@
 # and the collectors to the other CPUs: the worker keeps a core of its own,
 # as on a production resolver; without -p everything shares all CPUs.
 # The module is copied first, so a rebuild during the run changes nothing.
+# -L loads with bench/dnsload (-c 4 -q 800) instead of dnsperf: dnsperf
+# needs about 7 us of CPU per query, a whole CPU at this rate, so on 2
+# CPUs its QPS also measures what the audit threads and the collector
+# take from it; dnsload batches its system calls (about 3 us a query)
+# and leaves the worker to bound the rate.
 # -g counts instructions instead (valgrind's callgrind, one Unbound
 # thread per file): 4000 queries to each Unbound, gently, and for each of
 # its threads the instructions per query (the worker, libfstrm's I/O
@@ -42,12 +47,13 @@ set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/bench/lib.sh"
 bd=$(bench_builddir)
-secs=10 rounds=3 so=$bd/module/.libs/icpguard.so pin=0 pct=100 cg=0
-while getopts l:r:m:pb:gh o; do
+secs=10 rounds=3 so=$bd/module/.libs/icpguard.so pin=0 pct=100 cg=0 load=dnsperf
+while getopts l:r:m:pb:gLh o; do
 	case $o in
 	l) secs=$OPTARG ;; r) rounds=$OPTARG ;; m) so=$OPTARG ;; p) pin=1 ;;
 	b) pct=$OPTARG ;; g) cg=1 ;;
-	*) sed -n '2,39p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	L) load=dnsload ;;
+	*) sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	esac
 done
 case "$secs$rounds$pct" in *[!0-9]*) echo "bench: -l, -r and -b take numbers" >&2; exit 2 ;; esac
@@ -56,6 +62,8 @@ case "$secs$rounds$pct" in *[!0-9]*) echo "bench: -l, -r and -b take numbers" >&
 	{ echo "bench: -l 1..120, -r 1..20 (bounded runs)" >&2; exit 2; }
 ub=$top/build/unbound/prefix/sbin/unbound
 ig=$bd/tools/icpguard
+dnsload=$bd/bench/dnsload
+[ $load = dnsperf ] || [ -x "$dnsload" ] || { echo "bench: -L: missing $dnsload (make)" >&2; exit 2; }
 for f in "$ub" "$so" "$ig"; do
 	[ -f "$f" ] || { echo "bench: missing $f (run tools/unbound-build and make)" >&2; exit 2; }
 done
@@ -81,7 +89,8 @@ cleanup() {
 	for p in $pids; do kill "$p" 2>/dev/null || true; done
 	sleep 1
 	for p in $pids; do kill -KILL "$p" 2>/dev/null || true; done
-	rm -rf "$w"
+	# BENCH_KEEP=1 keeps the logs and the callgrind files (callgrind_annotate)
+	if [ -n "${BENCH_KEEP:-}" ]; then echo "bench: kept $w" >&2; else rm -rf "$w"; fi
 }
 trap cleanup EXIT INT TERM
 nsport=5463
@@ -151,6 +160,7 @@ server:
   outgoing-range: 4096
   num-queries-per-thread: 4096
   so-reuseport: no
+  so-rcvbuf: 4m
   minimal-responses: yes
   ede: yes
   module-config: "dynlib validator iterator"
@@ -204,12 +214,18 @@ fi
 awk -v p="$pct" 'BEGIN { for(i = 0; i < 1000; i++)
 	if(i % 100 < p) printf "b%d.blk-bench.cn A\n", i
 	else printf "a%d.ok-bench.cn A\n", i }' > "$w/blocked.txt"
-# qps PORT [dnsperf args]: queries per second (integer)
+# qps PORT [dnsperf args]: queries per second (integer); LOAD: the load
+# generator (dnsload takes -l only)
 qps() {
 	_p=$1
 	shift
-	$cli dnsperf -s 127.0.0.1 -p "$_p" -d "$w/blocked.txt" -c 4 -q 200 -t 2 "$@" 2>/dev/null >"$w/dnsperf.out"
+	if [ "${LOAD:-dnsperf}" = dnsload ]; then
+		$cli "$dnsload" -s 127.0.0.1 -p "$_p" -d "$w/blocked.txt" -c 4 -q 800 -t 2 "$@" 2>/dev/null >"$w/dnsperf.out"
+	else
+		$cli dnsperf -s 127.0.0.1 -p "$_p" -d "$w/blocked.txt" -c 4 -q 200 -t 2 "$@" 2>/dev/null >"$w/dnsperf.out"
+	fi
 	awk '/Queries per second/ { print int($4) }' "$w/dnsperf.out"
+	sed -n 's/^ *dnsload CPU per query: \([0-9.]*\) us.*/\1/p' "$w/dnsperf.out" >>"$w/load.cpu"
 }
 # cpu PID: user + system CPU time of a process so far, in clock ticks
 cpu() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
@@ -257,6 +273,7 @@ for kind in off live stalled; do
 done
 kill -STOP "$cap_stalled"
 : > "$w/res"
+: > "$w/load.cpu"
 r=0
 while [ $r -lt "$rounds" ]; do
 	echo "bench: round $((r+1))/$rounds"
@@ -267,7 +284,7 @@ while [ $r -lt "$rounds" ]; do
 	for kind in $order; do
 		pid=$(cat "$w/$kind.pid")
 		c0=$(cpu "$pid") t0=$(wcpu "$pid") b0=$(others_busy) k0=$(cpu "$cap_live")
-		eval "q=\$(qps \$port_$kind -l $secs)"
+		eval "q=\$(LOAD=$load qps \$port_$kind -l $secs)"
 		c1=$(cpu "$pid") t1=$(wcpu "$pid") b1=$(others_busy) k1=$(cpu "$cap_live")
 		n=$(awk '/Queries completed/ { print $3 }' "$w/dnsperf.out")
 		# microseconds of Unbound CPU per query: process, worker
@@ -277,7 +294,7 @@ while [ $r -lt "$rounds" ]; do
 		# collector's CPU per query
 		busy=$(echo "$b0 $b1" | awk '{ t = $3 - $1; if(t > 0) printf "%d", 100 * ($4 - $2) / t; else print 0 }')
 		kus=$(awk -v c=$((k1 - k0)) -v hz="$hz" -v n="${n:-0}" 'BEGIN { if(n > 0) printf "%.2f", c / hz * 1e6 / n; else print 0 }')
-		echo "$kind $q $us $wus $r $busy $kus" >> "$w/res"
+		echo "$kind $q $us $wus $r $busy $kus ${n:-0}" >> "$w/res"
 	done
 	r=$((r+1))
 done
@@ -295,6 +312,12 @@ pratio() {
 			printf "%.3f\n", inv ? o[r] / x[r] : x[r] / o[r] }' "$w/res" |
 		bench_median
 }
+# the live Unbound's CPU by thread over all its runs (user and system):
+# the worker, libfstrm's I/O thread, the encoder, the watcher (tids in
+# the order the threads started), per query answered
+lq=$(awk '$1 == "live" { n += $8 } END { print n + 0 }' "$w/res")
+threads=$(lp=$(cat "$w/live.pid"); for t in $(ls /proc/"$lp"/task | sort -n); do
+	awk '{ printf "%s/%s ", $14, $15 }' /proc/"$lp"/task/"$t"/stat; done)
 # stop: the stalled collector runs again first (see cleanup)
 kill -CONT "$cap_stalled"
 for kind in off live stalled; do
@@ -307,13 +330,19 @@ printf '%-42s %8s %6s %7s   %5s (%5s), %5s (%5s)\n' "audit off" "$off" "1.000" "
 printf '%-42s %8s %6s %7s   %5s (%5s), %5s (%5s)\n' "audit on, live collector (fstrm_capture)" "$live" "$(pratio live 2)" ">=0.95" "$wlive" "$(pratio live 4 1)" "$ulive" "$(pratio live 3 1)"
 printf '%-42s %8s %6s %7s   %5s (%5s), %5s (%5s)\n' "audit on, stalled collector (SIGSTOP)" "$stalled" "$(pratio stalled 2)" ">=0.95" "$wstalled" "$(pratio stalled 4 1)" "$ustalled" "$(pratio stalled 3 1)"
 echo "(ratios: the median of each round's ratio to audit off; CPU ratios are off / on)"
-[ $pin = 0 ] || echo "CPUs 1-$(($(nproc) - 1)) busy (dnsperf, the collectors, Unbound's other threads): off $(get off 6)%, live $(get live 6)%, stalled $(get stalled 6)%"
+[ $pin = 0 ] || echo "CPUs 1-$(($(nproc) - 1)) busy ($load, the collectors, Unbound's other threads): off $(get off 6)%, live $(get live 6)%, stalled $(get stalled 6)%"
 echo "the live collector (fstrm_capture) used $(get live 7) us of CPU per query"
+[ $load = dnsperf ] || echo "dnsload used $(bench_median <"$w/load.cpu") us of CPU per query (median of its runs)"
+echo "$threads" | awk -v n="$lq" -v hz="$hz" 'BEGIN { split("worker io encoder watcher", nm, " ") }
+	{ if(n == 0) exit; printf "live Unbound, us of CPU per query (user+system) by thread:"
+	  for(i = 1; i <= NF && i <= 4; i++) { split($i, c, "/"); printf " %s %.2f+%.2f", nm[i], c[1] / hz * 1e6 / n, c[2] / hz * 1e6 / n }
+	  printf " (all runs, warm-up included)\n" }'
 for kind in live stalled; do
 	l=$(grep -o 'dnstap audit: [0-9]* records sent, [0-9]* dropped' "$w/$kind.log" | tail -1 || true)
 	f=$(grep -o 'dnstap frames: .*' "$w/$kind.log" | tail -1 || true)
 	printf '%-8s %s; %s\n' "$kind:" "${l:-no stop line in the log}" "${f:-}"
 done
 _p="shared CPUs"
-[ $pin = 0 ] || _p="Unbound worker pinned to CPU 0; its other threads, dnsperf and collectors on 1-$(($(nproc) - 1))"
-echo "(unbound num-threads 1, dnsperf -c 4 -q 200, ${secs}s per run, $_p; $(nproc) CPUs: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1); module $so_orig)"
+[ $pin = 0 ] || _p="Unbound worker pinned to CPU 0; its other threads, $load and collectors on 1-$(($(nproc) - 1))"
+[ $load = dnsperf ] && _q=200 || _q=800
+echo "(unbound num-threads 1, so-rcvbuf 4m, $load -c 4 -q $_q, ${secs}s per run, $_p; $(nproc) CPUs: $(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1); module $so_orig)"
