@@ -3,7 +3,7 @@
 # A benchmark, not a test (make check does not run it).
 #
 #   tests/audit/bench-audit.sh [-l SECONDS] [-r ROUNDS] [-m MODULE.so] [-p]
-#                              [-b PERCENT] [-L] [-g]
+#                              [-b PERCENT] [-L] [-u] [-g]
 #
 # Loopback only: NSD on 127.0.0.2 (port 5463) serving one zone, three
 # Unbounds with the icpguard module (one thread each, 127.0.0.1 ports
@@ -35,6 +35,10 @@
 # CPUs its QPS also measures what the audit threads and the collector
 # take from it; dnsload batches its system calls (about 3 us a query)
 # and leaves the worker to bound the rate.
+# -u adds a fourth Unbound as a baseline: no audit, Unbound's own dnstap
+# of every client response (dnstap-log-client-response-messages) to a
+# live fstrm_capture: what the resolver's built-in log of the same
+# answers costs.
 # -g counts instructions instead (valgrind's callgrind, one Unbound
 # thread per file): 4000 queries to each Unbound, gently, and for each of
 # its threads the instructions per query (the worker, libfstrm's I/O
@@ -48,12 +52,14 @@ top=$(cd "$(dirname "$0")/../.." && pwd)
 . "$top/bench/lib.sh"
 bd=$(bench_builddir)
 secs=10 rounds=3 so=$bd/module/.libs/icpguard.so pin=0 pct=100 cg=0 load=dnsperf
-while getopts l:r:m:pb:gLh o; do
+kinds="off live stalled"
+while getopts l:r:m:pb:gLuh o; do
 	case $o in
 	l) secs=$OPTARG ;; r) rounds=$OPTARG ;; m) so=$OPTARG ;; p) pin=1 ;;
 	b) pct=$OPTARG ;; g) cg=1 ;;
 	L) load=dnsload ;;
-	*) sed -n '2,45p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	u) kinds="off live stalled ubtap" ;;
+	*) sed -n '2,49p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	esac
 done
 case "$secs$rounds$pct" in *[!0-9]*) echo "bench: -l, -r and -b take numbers" >&2; exit 2 ;; esac
@@ -134,12 +140,18 @@ cap_live=$!
 $cli fstrm_capture -t protobuf:dnstap.Dnstap -u "$w/stalled.sock" -w "$w/stalled.fstrm" >"$w/cap-stalled.log" 2>&1 &
 cap_stalled=$!
 pids="$cap_live $cap_stalled"
+cap_ubtap=""
+case $kinds in *ubtap*)
+	$cli fstrm_capture -t protobuf:dnstap.Dnstap -u "$w/ubtap.sock" -w /dev/null >"$w/cap-ubtap.log" 2>&1 &
+	cap_ubtap=$!
+	pids="$pids $cap_ubtap" ;;
+esac
 
 port=5464
-for kind in off live stalled; do
+for kind in $kinds; do
 	{
 		printf 'snapshot: %s\nlog-blocks: no\n' "$w/snapshot.mdb"
-		[ $kind = off ] || printf 'audit-socket: %s\n' "$w/$kind.sock"
+		case $kind in off|ubtap) ;; *) printf 'audit-socket: %s\n' "$w/$kind.sock" ;; esac
 		# -g: a short queue for the stalled collector, filled soon
 		[ $kind != stalled ] || [ $cg = 0 ] || printf 'audit-queue: 256\n'
 	} > "$w/$kind-icpguard.conf"
@@ -172,6 +184,12 @@ dynlib:
 remote-control:
   control-enable: no
 C
+	[ $kind != ubtap ] || cat >> "$w/$kind.conf" <<C
+dnstap:
+  dnstap-enable: yes
+  dnstap-socket-path: "$w/ubtap.sock"
+  dnstap-log-client-response-messages: yes
+C
 	eval "port_$kind=$port"
 	port=$((port + 1))
 done
@@ -180,8 +198,9 @@ i=0
 while [ $i -lt 50 ] && ! [ -s "$w/nsd.pid" ]; do sleep 0.1; i=$((i+1)); done
 pids="$pids $(cat "$w/nsd.pid")"
 i=0
-while [ $i -lt 50 ] && ! { [ -S "$w/live.sock" ] && [ -S "$w/stalled.sock" ]; }; do sleep 0.1; i=$((i+1)); done
-for kind in off live stalled; do
+while [ $i -lt 50 ] && ! { [ -S "$w/live.sock" ] && [ -S "$w/stalled.sock" ] &&
+	{ [ -z "$cap_ubtap" ] || [ -S "$w/ubtap.sock" ]; }; }; do sleep 0.1; i=$((i+1)); done
+for kind in $kinds; do
 	if [ $cg = 1 ]; then
 		# in the foreground under valgrind (its pid is valgrind's)
 		ICPGUARD_CONF="$w/$kind-icpguard.conf" valgrind --tool=callgrind \
@@ -193,11 +212,13 @@ for kind in off live stalled; do
 	fi
 done
 i=0
-while [ $i -lt 300 ] && ! { [ -s "$w/off.pid" ] && [ -s "$w/live.pid" ] && [ -s "$w/stalled.pid" ]; }; do sleep 0.1; i=$((i+1)); done
-for kind in off live stalled; do pids="$pids $(cat "$w/$kind.pid")"; done
+# started: every pid file there
+started() { for _k in $kinds; do [ -s "$w/$_k.pid" ] || return 1; done; }
+while [ $i -lt 300 ] && ! started; do sleep 0.1; i=$((i+1)); done
+for kind in $kinds; do pids="$pids $(cat "$w/$kind.pid")"; done
 if [ $pin = 1 ]; then
 	sleep 0.5
-	for kind in off live stalled; do
+	for kind in $kinds; do
 		pid=$(cat "$w/$kind.pid")
 		for t in /proc/"$pid"/task/*; do
 			tid=${t##*/}
@@ -243,10 +264,10 @@ if [ $cg = 1 ]; then
 		{ echo "bench: -g needs valgrind (apt-get install valgrind)" >&2; exit 2; }
 	echo "bench: counting instructions (callgrind), $pct% blocked"
 	gentle() { dnsperf -s 127.0.0.1 -p "$1" -d "$w/blocked.txt" -n "$2" -c 1 -q 20 -t 10 2>/dev/null | awk '/Queries completed/ { print $3 }'; }
-	for kind in off live stalled; do eval "gentle \$port_$kind 1" >/dev/null; done
+	for kind in $kinds; do eval "gentle \$port_$kind 1" >/dev/null; done
 	kill -STOP "$cap_stalled"
 	printf '\n%-10s %8s %8s %8s %8s   %s\n' "" worker io encoder watcher "instructions per query, by thread (callgrind)"
-	for kind in off live stalled; do
+	for kind in $kinds; do
 		vp=$(cat "$w/$kind.vgpid")
 		# the stalled collector's queue full first (256 records)
 		[ $kind != stalled ] || gentle "$port_stalled" 3 >/dev/null
@@ -262,13 +283,16 @@ if [ $cg = 1 ]; then
 			set -- "$@" "$(awk -v n="${n:-0}" '/^totals:/ { if(n > 0) printf "%d", $2 / n }' "$f")"
 		done
 		if [ $# = 2 ]; then set -- "$1" - - "$2"; fi
+		# Unbound's own dnstap: the worker, the module's watcher, then
+		# Unbound's dnstap I/O thread (started after the modules)
+		if [ $# = 3 ]; then set -- "$1" "$3" - "$2"; fi
 		printf '%-10s %8s %8s %8s %8s   (%s queries answered)\n' "$kind" "${1:--}" "${2:--}" "${3:--}" "${4:--}" "${n:-0}"
 	done
 	kill -CONT "$cap_stalled"
 	exit 0
 fi
 echo "bench: warming the caches"
-for kind in off live stalled; do
+for kind in $kinds; do
 	eval "qps \$port_$kind -n 2" >/dev/null
 done
 kill -STOP "$cap_stalled"
@@ -279,8 +303,8 @@ while [ $r -lt "$rounds" ]; do
 	echo "bench: round $((r+1))/$rounds"
 	# the order alternates, so that a drift of the machine's speed
 	# during a round weighs on both sides alike
-	order="off live stalled"
-	[ $((r % 2)) = 0 ] || order="stalled live off"
+	order=$kinds
+	[ $((r % 2)) = 0 ] || order=$(echo $kinds | awk '{ for(i = NF; i > 0; i--) printf "%s ", $i }')
 	for kind in $order; do
 		pid=$(cat "$w/$kind.pid")
 		c0=$(cpu "$pid") t0=$(wcpu "$pid") b0=$(others_busy) k0=$(cpu "$cap_live")
@@ -320,15 +344,18 @@ threads=$(lp=$(cat "$w/live.pid"); for t in $(ls /proc/"$lp"/task | sort -n); do
 	awk '{ printf "%s/%s ", $14, $15 }' /proc/"$lp"/task/"$t"/stat; done)
 # stop: the stalled collector runs again first (see cleanup)
 kill -CONT "$cap_stalled"
-for kind in off live stalled; do
+for kind in $kinds; do
 	kill "$(cat "$w/$kind.pid")" 2>/dev/null || true
 done
+# stopped: no pid file left
+stopped() { for _k in $kinds; do [ ! -e "$w/$_k.pid" ] || return 1; done; }
 i=0
-while [ $i -lt 100 ] && { [ -e "$w/off.pid" ] || [ -e "$w/live.pid" ] || [ -e "$w/stalled.pid" ]; }; do sleep 0.1; i=$((i+1)); done
+while [ $i -lt 100 ] && ! stopped; do sleep 0.1; i=$((i+1)); done
 printf '\n%-42s %8s %6s %7s   %s\n' "$pct% blocked, from cache (median of $rounds)" QPS ratio target "CPU us/query (ratio): worker, process"
 printf '%-42s %8s %6s %7s   %5s (%5s), %5s (%5s)\n' "audit off" "$off" "1.000" "" "$woff" "1.000" "$uoff" "1.000"
 printf '%-42s %8s %6s %7s   %5s (%5s), %5s (%5s)\n' "audit on, live collector (fstrm_capture)" "$live" "$(pratio live 2)" ">=0.95" "$wlive" "$(pratio live 4 1)" "$ulive" "$(pratio live 3 1)"
 printf '%-42s %8s %6s %7s   %5s (%5s), %5s (%5s)\n' "audit on, stalled collector (SIGSTOP)" "$stalled" "$(pratio stalled 2)" ">=0.95" "$wstalled" "$(pratio stalled 4 1)" "$ustalled" "$(pratio stalled 3 1)"
+[ -z "$cap_ubtap" ] || printf '%-42s %8s %6s %7s   %5s (%5s), %5s (%5s)\n' "baseline: Unbound's own dnstap, no audit" "$(get ubtap)" "$(pratio ubtap 2)" "" "$(get ubtap 4)" "$(pratio ubtap 4 1)" "$(get ubtap 3)" "$(pratio ubtap 3 1)"
 echo "(ratios: the median of each round's ratio to audit off; CPU ratios are off / on)"
 [ $pin = 0 ] || echo "CPUs 1-$(($(nproc) - 1)) busy ($load, the collectors, Unbound's other threads): off $(get off 6)%, live $(get live 6)%, stalled $(get stalled 6)%"
 echo "the live collector (fstrm_capture) used $(get live 7) us of CPU per query"
