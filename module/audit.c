@@ -306,8 +306,12 @@ icpguard_audit_room(struct icpguard_env* ie)
 {
 	struct icpguard_audit* a = &ie->audit;
 	if(!a->iothr || !a->ring) return 0;
-	if(atomic_load_explicit(&a->sink->inflight, memory_order_relaxed) >=
-		a->capacity) {
+	/* the in-flight count changes with every record in two other
+	 * threads: read it only when the encoder says it is near the
+	 * capacity */
+	if(atomic_load_explicit(&a->full, memory_order_relaxed) &&
+		atomic_load_explicit(&a->sink->inflight, memory_order_relaxed)
+		>= a->capacity) {
 		audit_drop(ie);
 		return 0;
 	}
@@ -678,6 +682,20 @@ synth_response(const struct audit_event* e, uint32_t ttl, uint8_t* out,
 	return n + e->soa_len;
 }
 
+/** tell the workers whether libfstrm's queue is near its capacity (an
+ * eighth from it), so that they read the exact in-flight count only then
+ * (encoder thread; the encoder raises the count, so the flag is up
+ * before the count reaches the capacity) */
+static void
+update_full(struct icpguard_audit* a)
+{
+	long n = atomic_load_explicit(&a->sink->inflight,
+		memory_order_relaxed);
+	int f = n >= a->capacity - a->capacity / 8;
+	if(f != atomic_load_explicit(&a->full, memory_order_relaxed))
+		atomic_store_explicit(&a->full, f, memory_order_relaxed);
+}
+
 /** encode one event and hand it to libfstrm (encoder thread) */
 static void
 encode_event(struct icpguard_env* ie, const struct audit_event* e)
@@ -807,7 +825,8 @@ encode_event(struct icpguard_env* ie, const struct audit_event* e)
 		audit_drop(ie);
 		return;
 	}
-	atomic_fetch_add(&ie->audit.sent, 1);
+	atomic_fetch_add_explicit(&ie->audit.sent, 1, memory_order_relaxed);
+	update_full(&ie->audit);
 }
 
 /** the encoder thread: drains the ring a batch at a time (the lock is
@@ -828,6 +847,8 @@ encoder_main(void* arg)
 			int stop = a->stopping;
 			pthread_mutex_unlock(&a->lock);
 			if(stop) break;
+			/* the I/O thread frees frames meanwhile */
+			update_full(a);
 			{
 				struct timespec ts = { 0, 1000000 };
 				nanosleep(&ts, NULL);
@@ -868,6 +889,7 @@ encoder_start(struct icpguard_env* ie)
 	if(!(a->ring = malloc(a->ring_cap))) return 0;
 	a->ring_head = a->ring_tail = 0;
 	a->stopping = 0;
+	atomic_store(&a->full, 0);
 	a->text.keylen = 0;
 	a->ttl = ie->cfg.ttl;
 	pthread_mutex_init(&a->lock, NULL);

@@ -47,16 +47,14 @@ struct icpguard_audit_text {
 };
 
 struct icpguard_audit {
+	/* Cache lines by who writes them: a worker reads the first group for
+	 * every record, so nothing another thread writes per record may
+	 * share its line (the encoder's per-record counter did: a miss in
+	 * the worker per record). */
 	/** libfstrm I/O thread, NULL when audit is off */
 	struct fstrm_iothr* iothr;
 	/** its one multi-producer input queue */
 	struct fstrm_iothr_queue* ioq;
-	/** records handed to the I/O thread */
-	atomic_ulong sent;
-	/** records dropped because the queue was full */
-	atomic_ulong dropped;
-	/** drops already reported in the log */
-	atomic_ulong reported;
 	/** what libfstrm's free callback touches: the records in flight
 	 * (module/audit.c); allocated on its own and freed by the thread
 	 * that destroys the I/O thread, so an I/O thread left behind at stop
@@ -64,26 +62,37 @@ struct icpguard_audit {
 	struct audit_sink* sink;
 	/** the queue capacity: beyond it a record is dropped unencoded */
 	long capacity;
-	/** the dnstap identity, fixed at start */
-	char identity[256];
 	/** records captured by workers, packed, encoded by the encoder
 	 * thread (module/audit.c, struct audit_hdr) */
 	uint8_t* ring;
 	/** its size in bytes (a multiple of 8) */
 	size_t ring_cap;
+	/** 1 while libfstrm's queue is near full: only then do workers
+	 * read the in-flight count (which the encoder and the I/O thread
+	 * change for every record) to drop before any work.  Written by the
+	 * encoder only when it changes */
+	atomic_int full;
+	/** policy TTL, for synthesized responses */
+	uint32_t ttl;
+	/** guards the ring (workers and the encoder) */
+	_Alignas(64) pthread_mutex_t lock;
 	/** write and read positions in bytes, ever increasing (guarded by
 	 * lock); the bytes in [tail, head) belong to the encoder */
 	uint64_t ring_head, ring_tail;
-	/** guards the ring */
-	pthread_mutex_t lock;
 	/** wakes the encoder */
 	pthread_cond_t wake;
-	/** the encoder thread */
-	pthread_t encoder;
 	/** set to stop the encoder */
 	int stopping;
-	/** policy TTL, for synthesized responses */
-	uint32_t ttl;
+	/** records handed to the I/O thread (the encoder, per record) */
+	_Alignas(64) atomic_ulong sent;
+	/** records dropped because the queue was full (only when dropping) */
+	atomic_ulong dropped;
+	/** drops already reported in the log */
+	atomic_ulong reported;
+	/** the encoder thread */
+	pthread_t encoder;
+	/** the dnstap identity, fixed at start */
+	char identity[256];
 	/** the last policy texts (encoder thread only) */
 	struct icpguard_audit_text text;
 };

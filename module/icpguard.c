@@ -302,10 +302,14 @@ int
 init(struct module_env* env, int id)
 {
 	struct dynlibmod_env* de = (struct dynlibmod_env*)env->modinfo[id];
-	struct icpguard_env* ie = calloc(1, sizeof(*ie));
+	/* aligned as its type says: the audit state keeps the lines that
+	 * different threads write apart (module/audit.h) */
+	struct icpguard_env* ie = aligned_alloc(_Alignof(struct icpguard_env),
+		sizeof(struct icpguard_env));
 	const char* path = icpguard_cfg_path();
 	char err[1024];
 	struct timespec ts;
+	if(ie) memset(ie, 0, sizeof(*ie));
 	if(!ie) {
 		log_err("icpguard: out of memory");
 		return 0;
