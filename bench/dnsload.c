@@ -60,10 +60,11 @@ struct query {
 
 /** one outstanding query */
 struct slot {
-	/** its ID (slot index in the low byte, a generation above); the
-	 * slot is free when busy is 0 */
+	/** its ID (slot index in the low byte, the slot's generation
+	 * above: a late answer to a query counted lost does not match the
+	 * query sent next from the slot); the slot is free when busy is 0 */
 	uint16_t id;
-	uint8_t busy;
+	uint8_t busy, gen;
 	/** when it was sent (monotonic seconds) */
 	double sent;
 };
@@ -73,7 +74,6 @@ struct sock {
 	int fd;
 	struct slot slot[MAX_SLOTS];
 	int nbusy;
-	uint8_t gen;
 };
 
 static volatile sig_atomic_t interrupted;
@@ -101,6 +101,38 @@ usage(FILE* out)
 "Prints dnsperf's summary lines (Queries sent, completed, lost, per second).\n"
 "Batches its system calls (sendmmsg, recvmmsg) so that it needs a fraction\n"
 "of the CPU dnsperf needs for the same rate.\n");
+}
+
+/** an integer option in [lo, hi]; exits naming the option otherwise */
+static int
+int_arg(int opt, const char* s, long lo, long hi)
+{
+	char* end;
+	long v;
+	errno = 0;
+	v = strtol(s, &end, 10);
+	if(errno || end == s || *end || v < lo || v > hi) {
+		fprintf(stderr, "dnsload: -%c %s: want an integer from %ld to "
+			"%ld\n", opt, s, lo, hi);
+		exit(2);
+	}
+	return (int)v;
+}
+
+/** a number of seconds in (0, hi]; exits naming the option otherwise */
+static double
+num_arg(int opt, const char* s, double hi)
+{
+	char* end;
+	double v;
+	errno = 0;
+	v = strtod(s, &end);
+	if(errno || end == s || *end || !(v > 0 && v <= hi)) {
+		fprintf(stderr, "dnsload: -%c %s: want seconds above 0, at most "
+			"%g\n", opt, s, hi);
+		exit(2);
+	}
+	return v;
 }
 
 /** monotonic seconds */
@@ -214,13 +246,14 @@ main(int argc, char** argv)
 	while((c = getopt_long(argc, argv, "s:p:d:l:q:c:t:w:h", opts, NULL)) != -1) {
 		switch(c) {
 		case 's': server = optarg; break;
-		case 'p': port = atoi(optarg); break;
+		case 'p': port = int_arg('p', optarg, 1, 65535); break;
 		case 'd': file = optarg; break;
-		case 'l': secs = atof(optarg); break;
-		case 'q': outstanding = atoi(optarg); break;
-		case 'c': nsock = atoi(optarg); break;
-		case 't': timeout = atof(optarg); break;
-		case 'w': gather_us = atoi(optarg); break;
+		case 'l': secs = num_arg('l', optarg, 3600); break;
+		case 'q': outstanding = int_arg('q', optarg, 1,
+			MAX_SOCKETS * MAX_SLOTS); break;
+		case 'c': nsock = int_arg('c', optarg, 1, MAX_SOCKETS); break;
+		case 't': timeout = num_arg('t', optarg, 60); break;
+		case 'w': gather_us = int_arg('w', optarg, 0, 999999); break;
 		case 'h': usage(stdout); return 0;
 		default: usage(stderr); return 2;
 		}
@@ -228,23 +261,23 @@ main(int argc, char** argv)
 	memset(&sa, 0, sizeof(sa));
 	sa.sin_family = AF_INET;
 	sa.sin_port = htons((uint16_t)port);
-	if(!server || !file || port <= 0 || port > 65535 ||
+	if(!server || !file || port <= 0 ||
 		inet_pton(AF_INET, server, &sa.sin_addr) != 1) {
 		fprintf(stderr, "dnsload: need -s IPV4-ADDRESS, -p PORT and "
 			"-d FILE (--help)\n");
 		return 2;
 	}
-	if(nsock < 1 || nsock > MAX_SOCKETS || outstanding < nsock ||
-		outstanding > nsock * MAX_SLOTS || secs <= 0 || timeout <= 0) {
-		fprintf(stderr, "dnsload: -c 1..%d, -q from -c to 256 per "
-			"socket, -l and -t above 0\n", MAX_SOCKETS);
+	if(outstanding % nsock != 0 || outstanding / nsock > MAX_SLOTS) {
+		fprintf(stderr, "dnsload: -q %d must be a multiple of -c %d, "
+			"at most %d per socket\n", outstanding, nsock, MAX_SLOTS);
 		return 2;
 	}
 	qs = read_queries(file, &nq);
 	per = outstanding / nsock;
 	if(!(socks = calloc((size_t)nsock, sizeof(*socks)))) return 2;
 	for(i = 0; i < nsock; i++) {
-		int buf = 4 << 20;
+		int buf = 4 << 20, got_buf = 0;
+		socklen_t gl = sizeof(got_buf);
 		if((socks[i].fd = socket(AF_INET, SOCK_DGRAM | SOCK_NONBLOCK,
 			0)) < 0 || connect(socks[i].fd, (struct sockaddr*)&sa,
 			sizeof(sa)) != 0) {
@@ -252,8 +285,17 @@ main(int argc, char** argv)
 				server, port, strerror(errno));
 			return 2;
 		}
-		(void)setsockopt(socks[i].fd, SOL_SOCKET, SO_RCVBUF, &buf,
-			sizeof(buf));
+		/* room for every answer in flight: past rmem_max only with
+		 * SO_RCVBUFFORCE (root); say so when it is smaller */
+		if(setsockopt(socks[i].fd, SOL_SOCKET, SO_RCVBUFFORCE, &buf,
+			sizeof(buf)) != 0)
+			(void)setsockopt(socks[i].fd, SOL_SOCKET, SO_RCVBUF,
+				&buf, sizeof(buf));
+		if(i == 0 && getsockopt(socks[i].fd, SOL_SOCKET, SO_RCVBUF,
+			&got_buf, &gl) == 0 && got_buf < per * 2 * 1024)
+			fprintf(stderr, "dnsload: warning: receive buffer %d "
+				"bytes, small for %d answers in flight (answers "
+				"may be lost)\n", got_buf, per);
 		pfd[i].fd = socks[i].fd;
 		pfd[i].events = POLLIN;
 	}
@@ -280,7 +322,7 @@ main(int argc, char** argv)
 				struct slot* sl = &s->slot[j];
 				const struct query* q = &qs[next];
 				if(sl->busy) continue;
-				sl->id = (uint16_t)((s->gen++ << 8) | j);
+				sl->id = (uint16_t)((sl->gen++ << 8) | j);
 				sl->busy = 1;
 				sl->sent = now;
 				memcpy(sbuf[k], q->wire, q->len);
@@ -359,6 +401,13 @@ main(int argc, char** argv)
 		sent ? 100.0 * (double)done / (double)sent : 0.0);
 	printf("  Queries lost:         %lu (%.2f%%)\n", lost,
 		sent ? 100.0 * (double)lost / (double)sent : 0.0);
+	{
+		/* in flight at the end: neither completed nor lost */
+		unsigned long inflight = 0;
+		for(i = 0; i < nsock; i++)
+			inflight += (unsigned long)socks[i].nbusy;
+		printf("  Queries interrupted:  %lu\n", inflight);
+	}
 	printf("  Run time (s):         %.6f\n", now - t0);
 	printf("  Queries per second:   %.6f\n",
 		now > t0 ? (double)done / (now - t0) : 0.0);

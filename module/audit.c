@@ -682,18 +682,22 @@ synth_response(const struct audit_event* e, uint32_t ttl, uint8_t* out,
 	return n + e->soa_len;
 }
 
-/** tell the workers whether libfstrm's queue is near its capacity (an
- * eighth from it), so that they read the exact in-flight count only then
- * (encoder thread; the encoder raises the count, so the flag is up
- * before the count reaches the capacity) */
+/** tell the workers whether libfstrm's queue is near its capacity (up
+ * from an eighth below it, down again a quarter below), so that they read
+ * the exact in-flight count only then (encoder thread; the encoder raises
+ * the count, so the flag is up before the count reaches the capacity;
+ * the gap keeps the flag from flipping with every batch the I/O thread
+ * writes) */
 static void
 update_full(struct icpguard_audit* a)
 {
 	long n = atomic_load_explicit(&a->sink->inflight,
 		memory_order_relaxed);
-	int f = n >= a->capacity - a->capacity / 8;
-	if(f != atomic_load_explicit(&a->full, memory_order_relaxed))
-		atomic_store_explicit(&a->full, f, memory_order_relaxed);
+	int f = atomic_load_explicit(&a->full, memory_order_relaxed);
+	if(!f && n >= a->capacity - a->capacity / 8)
+		atomic_store_explicit(&a->full, 1, memory_order_relaxed);
+	else if(f && n < a->capacity - a->capacity / 4)
+		atomic_store_explicit(&a->full, 0, memory_order_relaxed);
 }
 
 /** encode one event and hand it to libfstrm (encoder thread) */

@@ -88,6 +88,8 @@ w=$(mktemp -d /tmp/icpguard-bench-audit.XXXXXX)
 cp "$so" "$w/icpguard.so"
 so_orig=$so
 so=$w/icpguard.so
+# and the load generator: a make during the run changes neither
+if [ $load = dnsload ]; then cp "$dnsload" "$w/dnsload"; dnsload=$w/dnsload; fi
 pids="" cap_live="" cap_stalled=""
 cleanup() {
 	# a stalled collector must run again, or the module's stop waits for it
