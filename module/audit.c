@@ -159,6 +159,7 @@ icpguard_audit_start(struct icpguard_env* ie)
 		snprintf(ie->audit.identity, sizeof(ie->audit.identity),
 			"icpguard");
 	ie->audit.identity[sizeof(ie->audit.identity) - 1] = 0;
+	ie->audit.identity_len = strlen(ie->audit.identity);
 	if(!encoder_start(ie)) {
 		log_err("icpguard: cannot start the dnstap encoder thread");
 		fstrm_iothr_destroy(&ie->audit.iothr);
@@ -713,7 +714,7 @@ encode_event(struct icpguard_env* ie, const struct audit_event* e)
 	struct pack_sizes sz;
 	struct audit_sink* sink = ie->audit.sink;
 	d.identity.data = (uint8_t*)ie->audit.identity;
-	d.identity.len = strlen(ie->audit.identity);
+	d.identity.len = ie->audit.identity_len;
 	d.has_identity = 1;
 	d.version.data = (uint8_t*)version;
 	d.version.len = sizeof(version) - 1;

@@ -91,8 +91,9 @@ struct icpguard_audit {
 	atomic_ulong reported;
 	/** the encoder thread */
 	pthread_t encoder;
-	/** the dnstap identity, fixed at start */
+	/** the dnstap identity, fixed at start, and its length */
 	char identity[256];
+	size_t identity_len;
 	/** the last policy texts (encoder thread only) */
 	struct icpguard_audit_text text;
 };

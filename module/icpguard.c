@@ -309,11 +309,11 @@ init(struct module_env* env, int id)
 	const char* path = icpguard_cfg_path();
 	char err[1024];
 	struct timespec ts;
-	if(ie) memset(ie, 0, sizeof(*ie));
 	if(!ie) {
 		log_err("icpguard: out of memory");
 		return 0;
 	}
+	memset(ie, 0, sizeof(*ie));
 	if(!validator_follows(env, id)) {
 		log_err("icpguard: module-config \"%s\" has no validator after "
 			"the module: without it Unbound answers what the "

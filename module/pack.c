@@ -92,12 +92,13 @@ put_len_field(uint8_t* p, unsigned num, const void* data, size_t len)
 	return p + len;
 }
 
-/** the packed size of a Policy */
+/** the packed size of a Policy; *type_len: the length of its type */
 static size_t
-policy_size(const Dnstap__Policy* y)
+policy_size(const Dnstap__Policy* y, size_t* type_len)
 {
 	size_t n = 0;
-	if(y->type) n += len_field_size(1, strlen(y->type));
+	*type_len = y->type ? strlen(y->type) : 0;
+	if(y->type) n += len_field_size(1, *type_len);
 	if(y->has_rule) n += len_field_size(2, y->rule.len);
 	if(y->has_action) n += varint_field_size(3, enum_wire(y->action));
 	if(y->has_match) n += varint_field_size(4, enum_wire(y->match));
@@ -139,8 +140,9 @@ size_t
 pack_dnstap_size(const Dnstap__Dnstap* d, struct pack_sizes* sz)
 {
 	size_t n = 0;
+	sz->policy_type = 0;
 	sz->policy = d->message && d->message->policy ?
-		policy_size(d->message->policy) : 0;
+		policy_size(d->message->policy, &sz->policy_type) : 0;
 	sz->message = d->message ? message_size(d->message, sz->policy) : 0;
 	if(d->has_identity) n += len_field_size(1, d->identity.len);
 	if(d->has_version) n += len_field_size(2, d->version.len);
@@ -150,12 +152,12 @@ pack_dnstap_size(const Dnstap__Dnstap* d, struct pack_sizes* sz)
 	return sz->total;
 }
 
-/** write a Policy of ps bytes (its head included) */
+/** write a Policy measured into sz (its head included) */
 static uint8_t*
-put_policy(uint8_t* p, const Dnstap__Policy* y, size_t ps)
+put_policy(uint8_t* p, const Dnstap__Policy* y, const struct pack_sizes* sz)
 {
-	p = put_len_head(p, 15, ps);
-	if(y->type) p = put_len_field(p, 1, y->type, strlen(y->type));
+	p = put_len_head(p, 15, sz->policy);
+	if(y->type) p = put_len_field(p, 1, y->type, sz->policy_type);
 	if(y->has_rule) p = put_len_field(p, 2, y->rule.data, y->rule.len);
 	if(y->has_action) p = put_varint_field(p, 3, enum_wire(y->action));
 	if(y->has_match) p = put_varint_field(p, 4, enum_wire(y->match));
@@ -163,11 +165,11 @@ put_policy(uint8_t* p, const Dnstap__Policy* y, size_t ps)
 	return p;
 }
 
-/** write a Message of ms bytes (its head included) */
+/** write a Message measured into sz (its head included) */
 static uint8_t*
-put_message(uint8_t* p, const Dnstap__Message* m, size_t ms, size_t ps)
+put_message(uint8_t* p, const Dnstap__Message* m, const struct pack_sizes* sz)
 {
-	p = put_len_head(p, 14, ms);
+	p = put_len_head(p, 14, sz->message);
 	p = put_varint_field(p, 1, enum_wire(m->type));
 	if(m->has_socket_family)
 		p = put_varint_field(p, 2, enum_wire(m->socket_family));
@@ -197,7 +199,7 @@ put_message(uint8_t* p, const Dnstap__Message* m, size_t ms, size_t ps)
 	if(m->has_response_message)
 		p = put_len_field(p, 14, m->response_message.data,
 			m->response_message.len);
-	if(m->policy) p = put_policy(p, m->policy, ps);
+	if(m->policy) p = put_policy(p, m->policy, sz);
 	if(m->has_http_protocol)
 		p = put_varint_field(p, 16, enum_wire(m->http_protocol));
 	return p;
@@ -214,7 +216,7 @@ pack_dnstap(const Dnstap__Dnstap* d, const struct pack_sizes* sz,
 		p = put_len_field(p, 2, d->version.data, d->version.len);
 	if(d->has_extra) p = put_len_field(p, 3, d->extra.data, d->extra.len);
 	if(d->message)
-		p = put_message(p, d->message, sz->message, sz->policy);
+		p = put_message(p, d->message, sz);
 	p = put_varint_field(p, 15, enum_wire(d->type));
 	return (size_t)(p - out);
 }

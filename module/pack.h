@@ -31,6 +31,8 @@ struct pack_sizes {
 	size_t total;
 	/** its Message and that message's Policy (0 when absent) */
 	size_t message, policy;
+	/** the length of the Policy's type string */
+	size_t policy_type;
 };
 
 /**
