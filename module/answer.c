@@ -392,6 +392,7 @@ policy_ede(struct icpguard_env* ie, const struct icpguard_mark* mark,
 		ede_text(m->text, sizeof(m->text), "icpguard: %s %s snapshot %u",
 			m->reason, match, mark->serial);
 	}
+	icpguard_audit_texts_set(&m->audit, m->reason, m->id, m->doc_no);
 }
 
 /** the calling thread's memo array (NULL when it has no views) */

@@ -362,71 +362,6 @@ encode_msg(struct query_info* qinfo, struct reply_info* rep, int cached,
 	return mem;
 }
 
-/** append s as JSON string contents (no quotes) to buf at *pos */
-static void
-json_esc(char* buf, size_t cap, size_t* pos, const char* s)
-{
-	for(; *s && *pos + 7 < cap; s++) {
-		unsigned char c = (unsigned char)*s;
-		if(c == '"' || c == '\\') {
-			buf[(*pos)++] = '\\';
-			buf[(*pos)++] = (char)c;
-		} else if(c < 0x20) {
-			*pos += (size_t)snprintf(buf + *pos, cap - *pos,
-				"\\u%04x", c);
-		} else buf[(*pos)++] = (char)c;
-	}
-	buf[*pos] = 0;
-}
-
-/** append a plain string to buf at *pos, if it fits with room to spare */
-static int
-json_raw(char* buf, size_t cap, size_t* pos, const char* s)
-{
-	size_t n = strlen(s);
-	if(*pos + n + 8 >= cap) return 0;
-	memcpy(buf + *pos, s, n);
-	*pos += n;
-	return 1;
-}
-
-/** the extra summary {"snapshot","reason","id","doc_no","mode"} */
-static size_t
-extra_json(char* buf, size_t cap, const struct icpguard_audit_policy* pol)
-{
-	size_t n = 0;
-	static const char* const keys[] = { "{\"snapshot\":\"",
-		"\",\"reason\":\"", "\",\"id\":\"", "\",\"doc_no\":\"",
-		"\",\"mode\":\"" };
-	const char* vals[5];
-	int i;
-	vals[0] = pol->snapshot ? pol->snapshot : "";
-	vals[1] = pol->reason;
-	vals[2] = pol->id;
-	vals[3] = pol->doc_no;
-	vals[4] = pol->monitor ? "monitor" : "enforce";
-	for(i = 0; i < 5; i++) {
-		if(!json_raw(buf, cap, &n, keys[i])) return 0;
-		json_esc(buf, cap, &n, vals[i]);
-	}
-	if(!json_raw(buf, cap, &n, "\"}")) return 0;
-	buf[n] = 0;
-	return n;
-}
-
-/** the policy action the response shows */
-static Dnstap__Policy__Action
-policy_action(struct reply_info* rep, int monitor)
-{
-	if(monitor || !rep) return DNSTAP__POLICY__ACTION__PASS;
-	if(FLAGS_GET_RCODE(rep->flags) == LDNS_RCODE_NXDOMAIN)
-		return DNSTAP__POLICY__ACTION__NXDOMAIN;
-	if(FLAGS_GET_RCODE(rep->flags) == LDNS_RCODE_REFUSED)
-		return DNSTAP__POLICY__ACTION__DROP;
-	if(rep->an_numrrsets > 0) return DNSTAP__POLICY__ACTION__LOCAL_DATA;
-	return DNSTAP__POLICY__ACTION__NODATA;
-}
-
 /**
  * The ring: workers append records as packed bytes (a header, then the
  * variable fields back to back), the encoder thread reads them in place.
@@ -481,6 +416,71 @@ struct audit_event {
 	const char* reason, *id, *doc_no, *snapshot;
 };
 
+/** append s as JSON string contents (no quotes) to buf at *pos */
+static void
+json_esc(char* buf, size_t cap, size_t* pos, const char* s)
+{
+	for(; *s && *pos + 7 < cap; s++) {
+		unsigned char c = (unsigned char)*s;
+		if(c == '"' || c == '\\') {
+			buf[(*pos)++] = '\\';
+			buf[(*pos)++] = (char)c;
+		} else if(c < 0x20) {
+			*pos += (size_t)snprintf(buf + *pos, cap - *pos,
+				"\\u%04x", c);
+		} else buf[(*pos)++] = (char)c;
+	}
+	buf[*pos] = 0;
+}
+
+/** append a plain string to buf at *pos, if it fits with room to spare */
+static int
+json_raw(char* buf, size_t cap, size_t* pos, const char* s)
+{
+	size_t n = strlen(s);
+	if(*pos + n + 8 >= cap) return 0;
+	memcpy(buf + *pos, s, n);
+	*pos += n;
+	return 1;
+}
+
+/** the extra summary {"snapshot","reason","id","doc_no","mode"} */
+static size_t
+extra_json(char* buf, size_t cap, const struct audit_event* e)
+{
+	size_t n = 0;
+	static const char* const keys[] = { "{\"snapshot\":\"",
+		"\",\"reason\":\"", "\",\"id\":\"", "\",\"doc_no\":\"",
+		"\",\"mode\":\"" };
+	const char* vals[5];
+	int i;
+	vals[0] = e->snapshot;
+	vals[1] = e->reason;
+	vals[2] = e->id;
+	vals[3] = e->doc_no;
+	vals[4] = e->h->monitor ? "monitor" : "enforce";
+	for(i = 0; i < 5; i++) {
+		if(!json_raw(buf, cap, &n, keys[i])) return 0;
+		json_esc(buf, cap, &n, vals[i]);
+	}
+	if(!json_raw(buf, cap, &n, "\"}")) return 0;
+	buf[n] = 0;
+	return n;
+}
+
+/** the policy action the response shows */
+static Dnstap__Policy__Action
+policy_action(struct reply_info* rep, int monitor)
+{
+	if(monitor || !rep) return DNSTAP__POLICY__ACTION__PASS;
+	if(FLAGS_GET_RCODE(rep->flags) == LDNS_RCODE_NXDOMAIN)
+		return DNSTAP__POLICY__ACTION__NXDOMAIN;
+	if(FLAGS_GET_RCODE(rep->flags) == LDNS_RCODE_REFUSED)
+		return DNSTAP__POLICY__ACTION__DROP;
+	if(rep->an_numrrsets > 0) return DNSTAP__POLICY__ACTION__LOCAL_DATA;
+	return DNSTAP__POLICY__ACTION__NODATA;
+}
+
 /** round up to the record alignment */
 #define REC_ALIGN(n) (((n) + 7) & ~(size_t)7)
 
@@ -494,17 +494,35 @@ audit_drop(struct icpguard_env* ie)
 			"audit records dropped so far", n);
 }
 
-/** append one variable field to a record being written */
-static uint8_t*
-put_var(struct audit_hdr* h, int i, uint8_t* p, const void* src, size_t n,
-	int text)
+/** the length of s cut to 255 bytes at a character boundary (not inside
+ * a UTF-8 sequence) */
+static size_t
+text_cut(const char* s)
 {
-	h->vlen[i] = (uint16_t)n;
-	if(n) memcpy(p, src, n);
-	p += n;
-	if(text) *p++ = 0;
-	return p;
+	size_t n = strnlen(s, 255);
+	if(s[n]) while(n > 0 && ((unsigned char)s[n] & 0xc0) == 0x80)
+		n--;
+	return n;
 }
+
+void
+icpguard_audit_texts_set(struct icpguard_audit_texts* t, const char* reason,
+	const char* id, const char* doc_no)
+{
+	const char* x[3] = { reason, id, doc_no };
+	char* p = t->buf;
+	int i;
+	for(i = 0; i < 3; i++) {
+		size_t n = x[i] ? text_cut(x[i]) : 0;
+		if(n) memcpy(p, x[i], n);
+		p[n] = 0;
+		p += n + 1;
+		t->len[i] = (uint8_t)n;
+	}
+}
+
+/** the texts of a record without a policy: three empty strings */
+static const struct icpguard_audit_texts no_texts;
 
 void
 icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
@@ -512,17 +530,18 @@ icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
 	const struct icpguard_audit_policy* pol, struct regional* region)
 {
 	struct icpguard_audit* a = &ie->audit;
+	const struct icpguard_audit_texts* tx = pol && pol->texts ?
+		pol->texts : NULL;
 	struct audit_hdr* h;
 	struct timespec now;
 	uint8_t* wire = NULL, *p;
-	size_t wl = 0, vl[V_COUNT], len, at, room, i;
-	const void* vp[V_COUNT];
-	int is_query = 0, synth, has_policy = pol && pol->reason;
+	size_t wl = 0, len, at, room, qn, sl = 0, ml = 0, tl, nl = 0;
+	int is_query = 0, synth;
 	/* the collector is behind: drop before doing any work */
 	if(!icpguard_audit_room(ie)) return;
 	/* a policy answer without answer records is rebuilt by the encoder
 	 * from its SOA; anything else is encoded here, while rep is valid */
-	synth = has_policy && !pol->monitor && pol->soa &&
+	synth = tx && !pol->monitor && pol->soa &&
 		pol->soa_len <= IG_NAME_MAX * 2 + 24 && rep &&
 		rep->an_numrrsets == 0;
 	if(!synth) {
@@ -533,36 +552,17 @@ icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
 		} else if(!rep) is_query = 1;
 		if(w && (wire = malloc(wl)) != NULL) memcpy(wire, w, wl);
 	}
-	/* the variable fields and the record length */
-	memset(vl, 0, sizeof(vl));
-	memset(vp, 0, sizeof(vp));
-	vp[V_QNAME] = qinfo->qname;
-	vl[V_QNAME] = qinfo->qname_len <= IG_NAME_MAX ? qinfo->qname_len : 0;
-	if(synth) {
-		vp[V_SOA] = pol->soa;
-		vl[V_SOA] = pol->soa_len;
-	}
-	if(has_policy) {
-		const char* t[4] = { pol->reason, pol->id, pol->doc_no,
-			pol->snapshot };
-		if(pol->match) {
-			vp[V_MATCH] = pol->match;
-			vl[V_MATCH] = ig_name_wire_len(pol->match);
-		}
-		for(i = 0; i < 4; i++) {
-			const char* x = t[i] ? t[i] : "";
-			size_t n = strnlen(x, 255);
-			/* cut at a character boundary, not inside UTF-8 */
-			if(x[n]) while(n > 0 && ((unsigned char)x[n] & 0xc0) ==
-				0x80)
-				n--;
-			vp[V_REASON + i] = x;
-			vl[V_REASON + i] = n;
-		}
-	}
-	len = sizeof(*h) + 4; /* 4 NULs after the text fields */
-	for(i = 0; i < V_COUNT; i++) len += vl[i];
-	len = REC_ALIGN(len);
+	/* the variable fields (struct audit_hdr, vlen) and their lengths:
+	 * the texts come measured, a NUL after each */
+	qn = qinfo->qname_len <= IG_NAME_MAX ? qinfo->qname_len : 0;
+	if(synth) sl = pol->soa_len;
+	if(tx) {
+		if(pol->match) ml = ig_name_wire_len(pol->match);
+		nl = pol->snapshot && pol->snapshot_len <= 255 ?
+			pol->snapshot_len : 0;
+	} else tx = &no_texts;
+	tl = (size_t)tx->len[0] + tx->len[1] + tx->len[2] + 3;
+	len = REC_ALIGN(sizeof(*h) + qn + sl + ml + tl + nl + 1);
 	clock_gettime(CLOCK_REALTIME, &now);
 	pthread_mutex_lock(&a->lock);
 	/* room: the record must fit before the end of the buffer, else a
@@ -604,12 +604,28 @@ icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
 	h->qclass = qinfo->qclass;
 	h->flags = rep ? rep->flags : 0;
 	h->wire_is_query = (uint8_t)is_query;
-	h->has_policy = (uint8_t)has_policy;
-	h->monitor = (uint8_t)(has_policy && pol->monitor);
-	h->action = (uint8_t)(has_policy ? policy_action(rep, pol->monitor) : 0);
+	h->has_policy = (uint8_t)(tx != &no_texts);
+	h->monitor = (uint8_t)(h->has_policy && pol->monitor);
+	h->action = (uint8_t)(h->has_policy ? policy_action(rep,
+		pol->monitor) : 0);
+	h->vlen[V_QNAME] = (uint16_t)qn;
+	h->vlen[V_SOA] = (uint16_t)sl;
+	h->vlen[V_MATCH] = (uint16_t)ml;
+	h->vlen[V_REASON] = tx->len[0];
+	h->vlen[V_ID] = tx->len[1];
+	h->vlen[V_DOC] = tx->len[2];
+	h->vlen[V_SNAP] = (uint16_t)nl;
 	p = (uint8_t*)(h + 1);
-	for(i = 0; i < V_COUNT; i++)
-		p = put_var(h, (int)i, p, vp[i], vl[i], i >= V_REASON);
+	memcpy(p, qinfo->qname, qn);
+	p += qn;
+	if(sl) memcpy(p, pol->soa, sl);
+	p += sl;
+	if(ml) memcpy(p, pol->match, ml);
+	p += ml;
+	memcpy(p, tx->buf, tl);
+	p += tl;
+	if(nl) memcpy(p, pol->snapshot, nl);
+	p[nl] = 0;
 	a->ring_head += len;
 	pthread_mutex_unlock(&a->lock);
 	/* no wake-up: the encoder polls, so a worker never pays a futex
@@ -764,7 +780,6 @@ encode_event(struct icpguard_env* ie, const struct audit_event* e)
 		if(kl + 1 > sizeof(t->key) || t->keylen != kl + 1 ||
 			t->key[kl] != e->h->monitor ||
 			memcmp(t->key, e->reason, kl) != 0) {
-			struct icpguard_audit_policy pol;
 			size_t rn = 0;
 			put_str(t->rule, sizeof(t->rule), &rn, e->reason);
 			if(e->id[0]) {
@@ -776,13 +791,7 @@ encode_event(struct icpguard_env* ie, const struct audit_event* e)
 				put_str(t->rule, sizeof(t->rule), &rn, e->doc_no);
 			}
 			t->rule_len = rn;
-			memset(&pol, 0, sizeof(pol));
-			pol.reason = e->reason;
-			pol.id = e->id;
-			pol.doc_no = e->doc_no;
-			pol.snapshot = e->snapshot;
-			pol.monitor = e->h->monitor;
-			t->extra_len = extra_json(t->extra, sizeof(t->extra), &pol);
+			t->extra_len = extra_json(t->extra, sizeof(t->extra), e);
 			t->keylen = 0;
 			if(kl + 1 <= sizeof(t->key)) {
 				memcpy(t->key, e->reason, kl);

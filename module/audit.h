@@ -98,18 +98,37 @@ struct icpguard_audit {
 	struct icpguard_audit_text text;
 };
 
+/**
+ * A policy's reason, id and document number as a record carries them:
+ * each cut to 255 bytes at a character boundary and followed by its NUL,
+ * back to back.  Made once per policy (icpguard_audit_texts_set; the EDE
+ * memo keeps one per blocked name), so that a worker copies one block of
+ * known length per record instead of measuring three strings.
+ */
+struct icpguard_audit_texts {
+	/** the lengths of reason, id and doc_no, NULs not counted */
+	uint8_t len[3];
+	/** reason NUL id NUL doc_no NUL */
+	char buf[3 * 256];
+};
+
+/**
+ * Fill t from the three strings (NULL counts as "").  Any thread; t is
+ * the caller's.
+ */
+void icpguard_audit_texts_set(struct icpguard_audit_texts* t,
+	const char* reason, const char* id, const char* doc_no);
+
 /** what a record says about the policy */
 struct icpguard_audit_policy {
-	/** reason name ("order", "nofiling", ...); NULL: no policy field */
-	const char* reason;
+	/** reason, id ("" if none) and document number ("" if none); NULL:
+	 * no policy field (a sampled plain answer) */
+	const struct icpguard_audit_texts* texts;
 	/** the matched name, wire format */
 	const uint8_t* match;
-	/** order id or record id, "" if none */
-	const char* id;
-	/** document number, "" if none */
-	const char* doc_no;
-	/** snapshot identity */
+	/** snapshot identity ("" if unknown), and its length (at most 255) */
 	const char* snapshot;
+	size_t snapshot_len;
 	/** 1: monitor mode, the answer was not changed */
 	int monitor;
 	/** the policy answer's SOA rdata (NULL: not a policy answer); the
@@ -142,7 +161,8 @@ void icpguard_audit_stop(struct icpguard_env* ie);
  * @param rep: the answer sent (or NULL).
  * @param cached: 1 when rep comes from the cache (absolute TTLs).
  * @param repinfo: the client (or NULL).
- * @param pol: the policy part (pol->reason NULL: a sampled plain answer).
+ * @param pol: the policy part (NULL, or pol->texts NULL: a sampled plain
+ *	answer).
  */
 void icpguard_audit_record(struct icpguard_env* ie, struct query_info* qinfo,
 	struct reply_info* rep, int cached, struct comm_reply* repinfo,

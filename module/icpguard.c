@@ -103,13 +103,15 @@ decide(struct icpguard_env* ie, struct module_qstate* qstate,
 	log_verdict(ie, qstate, v, when);
 	if(v->block && ie->cfg.monitor && ie->audit.iothr) {
 		struct icpguard_audit_policy pol;
+		struct icpguard_audit_texts tx;
 		struct mesh_reply* r = qstate->mesh_info ?
 			qstate->mesh_info->reply_list : NULL;
-		pol.reason = ig_reason_name(v->reason);
+		icpguard_audit_texts_set(&tx, ig_reason_name(v->reason), v->id,
+			v->doc_no);
+		pol.texts = &tx;
 		pol.match = v->match[0] ? v->match : v->name;
-		pol.id = v->id;
-		pol.doc_no = v->doc_no;
 		pol.snapshot = v->snapshot;
+		pol.snapshot_len = strnlen(v->snapshot, sizeof(v->snapshot));
 		pol.monitor = 1;
 		pol.soa = NULL;
 		pol.soa_len = 0;
@@ -498,20 +500,23 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 	if(icpguard_audit_room(ie)) {
 		/* name the snapshot in full when it is one in force */
 		struct ig_view* u = NULL, *v = icpguard_view(ie, &u);
+		const struct ig_snapshot_info* si = NULL;
 		if(u && (uint32_t)ig_snapshot_info(u->snap)->serial ==
 			mark.serial)
-			pol.snapshot = ig_snapshot_info(u->snap)->ident;
+			si = ig_snapshot_info(u->snap);
 		else if(v && (uint32_t)ig_snapshot_info(v->snap)->serial ==
 			mark.serial)
-			pol.snapshot = ig_snapshot_info(v->snap)->ident;
-		else {
-			snprintf(ident, sizeof(ident), "%u", mark.serial);
+			si = ig_snapshot_info(v->snap);
+		if(si) {
+			pol.snapshot = si->ident;
+			pol.snapshot_len = strnlen(si->ident, sizeof(si->ident));
+		} else {
+			int n = snprintf(ident, sizeof(ident), "%u", mark.serial);
 			pol.snapshot = ident;
+			pol.snapshot_len = n > 0 ? (size_t)n : 0;
 		}
-		pol.reason = ede->reason;
+		pol.texts = &ede->audit;
 		pol.match = mark.match;
-		pol.id = ede->id;
-		pol.doc_no = ede->doc_no;
 		pol.monitor = 0;
 		/* the SOA rdata: MNAME, RNAME, serial (the mark's key) and
 		 * the four timers after it */

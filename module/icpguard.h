@@ -136,6 +136,8 @@ struct icpguard_ede_memo {
 	char reason[64];
 	/** order id, "" if none, from the mark */
 	char id[64];
+	/** reason, id and doc_no as an audit record carries them */
+	struct icpguard_audit_texts audit;
 };
 
 /** EDE memo slots per thread */
