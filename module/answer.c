@@ -393,6 +393,7 @@ policy_ede(struct icpguard_env* ie, const struct icpguard_mark* mark,
 			m->reason, match, mark->serial);
 	}
 	icpguard_audit_texts_set(&m->audit, m->reason, m->id, m->doc_no);
+	m->snap_gen = 0;
 }
 
 /** the calling thread's memo array (NULL when it has no views) */
@@ -403,7 +404,7 @@ memo_of(struct icpguard_env* ie)
 	return v ? v->memo : NULL;
 }
 
-const struct icpguard_ede_memo*
+struct icpguard_ede_memo*
 icpguard_policy_ede_memo(struct icpguard_env* ie,
 	const struct icpguard_mark* mark)
 {

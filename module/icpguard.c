@@ -455,6 +455,37 @@ get_mem(struct module_env* env, int id)
 }
 
 /**
+ * The snapshot a policy answer's audit record names, into its memo slot:
+ * the identity in full when the mark's serial is a snapshot in force,
+ * else the serial alone.  Kept until the views change (generation), so a
+ * cache hit of a blocked name does not look it up again.  Worker threads;
+ * m is the calling thread's.
+ */
+static void
+audit_snapshot(struct icpguard_env* ie, const struct icpguard_mark* mark,
+	struct icpguard_ede_memo* m)
+{
+	/* read before the views: a change meanwhile only costs a redo */
+	unsigned long gen = atomic_load(&ie->generation) + 1;
+	struct ig_view* u = NULL, *v;
+	const struct ig_snapshot_info* si = NULL;
+	int n;
+	if(m->snap_gen == gen && gen != 0) return;
+	v = icpguard_view(ie, &u);
+	if(u && (uint32_t)ig_snapshot_info(u->snap)->serial == mark->serial)
+		si = ig_snapshot_info(u->snap);
+	else if(v && (uint32_t)ig_snapshot_info(v->snap)->serial ==
+		mark->serial)
+		si = ig_snapshot_info(v->snap);
+	if(si) n = snprintf(m->snapshot, sizeof(m->snapshot), "%s", si->ident);
+	else n = snprintf(m->snapshot, sizeof(m->snapshot), "%u",
+		mark->serial);
+	m->snapshot_len = n < 0 ? 0 : (size_t)n < sizeof(m->snapshot) ?
+		(size_t)n : sizeof(m->snapshot) - 1;
+	m->snap_gen = gen;
+}
+
+/**
  * Reply callback, for fresh answers and cache hits: a policy answer gets
  * its Extended DNS Error.  Runs in a worker thread; allocates in region.
  * @return 1 (the return value is ignored for cache hits anyway).
@@ -469,8 +500,7 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 	struct icpguard_env* ie = (struct icpguard_env*)cb_args;
 	struct icpguard_mark mark;
 	struct icpguard_audit_policy pol;
-	const struct icpguard_ede_memo* ede;
-	char ident[48];
+	struct icpguard_ede_memo* ede;
 	uint8_t buf[2 + sizeof(ede->text)];
 	size_t tl;
 	(void)rcode; (void)start_time; (void)id;
@@ -498,23 +528,9 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 			region);
 	}
 	if(icpguard_audit_room(ie)) {
-		/* name the snapshot in full when it is one in force */
-		struct ig_view* u = NULL, *v = icpguard_view(ie, &u);
-		const struct ig_snapshot_info* si = NULL;
-		if(u && (uint32_t)ig_snapshot_info(u->snap)->serial ==
-			mark.serial)
-			si = ig_snapshot_info(u->snap);
-		else if(v && (uint32_t)ig_snapshot_info(v->snap)->serial ==
-			mark.serial)
-			si = ig_snapshot_info(v->snap);
-		if(si) {
-			pol.snapshot = si->ident;
-			pol.snapshot_len = strnlen(si->ident, sizeof(si->ident));
-		} else {
-			int n = snprintf(ident, sizeof(ident), "%u", mark.serial);
-			pol.snapshot = ident;
-			pol.snapshot_len = n > 0 ? (size_t)n : 0;
-		}
+		audit_snapshot(ie, &mark, ede);
+		pol.snapshot = ede->snapshot;
+		pol.snapshot_len = ede->snapshot_len;
 		pol.texts = &ede->audit;
 		pol.match = mark.match;
 		pol.monitor = 0;

@@ -138,6 +138,12 @@ struct icpguard_ede_memo {
 	char id[64];
 	/** reason, id and doc_no as an audit record carries them */
 	struct icpguard_audit_texts audit;
+	/** the snapshot an audit record names (its identity while it is in
+	 * force, else the serial), as of view generation snap_gen - 1; 0:
+	 * not yet known (module/icpguard.c, audit_snapshot) */
+	unsigned long snap_gen;
+	char snapshot[40];
+	size_t snapshot_len;
 };
 
 /** EDE memo slots per thread */
@@ -240,9 +246,10 @@ int icpguard_policy_mark(struct reply_info* rep, struct icpguard_mark* mark);
 /**
  * The EDE of a policy answer, remembered per thread: cache hits of a
  * blocked name repeat the same one.  Worker threads only.
- * @return the memo slot holding code, text and document number.
+ * @return the memo slot holding code, text and document number; the
+ *	calling thread's own, which it may update (the audit snapshot).
  */
-const struct icpguard_ede_memo* icpguard_policy_ede_memo(
+struct icpguard_ede_memo* icpguard_policy_ede_memo(
 	struct icpguard_env* ie, const struct icpguard_mark* mark);
 
 /* module/icpguard.c: the entry points the dynlib module looks up */

@@ -26,6 +26,10 @@
 #    collector's return touches nothing of the stopped module
 #    (AddressSanitizer pass); the reloaded module keeps blocking.
 # 6. A TCP collector (audit-tcp on loopback) gets the same records.
+# 7. A snapshot swap while a blocked name is cached: the swap expires the
+#    cached policy answer, and the record of the next answer names the
+#    new snapshot (the module remembers the name it records per
+#    blocked answer; the swap must not leave the old one in use).
 . "${top_srcdir:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 
 ig_init audit
@@ -343,5 +347,36 @@ stop_capture
 audit_json "$CAP5" --policy
 R=$(record_of www.ordered.cn.)
 check_field "$R" reason '"order"' "tcp: the record of www.ordered.cn arrives over TCP, reason order"
+
+# ---------------------------------------------------------------- 7. snapshot swap
+CAP7=$IG_WORK/swap.fstrm
+start_capture "$CAP7"
+ig_start_unbound "audit-socket: $SOCK
+audit-sample: 0" || ig_bail "Unbound with audit-socket did not start"
+ig_dig www.unfiled-dom.cn A
+ig_dig www.unfiled-dom.cn A
+check_rcode NXDOMAIN "swap: www.unfiled-dom.cn blocked and cached before the swap"
+_m=$(ig_log_mark)
+ig_build_policy "$IG_POLICY_SRC" || { ig_diag "$(cat "$IG_WORK/build.log")"; ig_bail "icpguard rebuild failed"; }
+IDENT2="$("$IG_ICPGUARD" info "$SNAP" | awk '$1 == "serial" { s = $2 } $1 == "hash" { h = substr($2, 1, 12) } END { print s "-" h }')"
+[ "$IDENT2" != "$IDENT" ]
+ig_check $? "swap: the rebuilt snapshot has a new identity ($IDENT2)" "still $IDENT"
+# the module's watcher takes it within a second (bounded: 3 s)
+_i=0
+while [ $_i -lt 30 ] && ! ig_log_since "$_m" | grep -qF "$IDENT2 in force"; do
+	sleep 0.1
+	_i=$((_i + 1))
+done
+ig_log_since "$_m" | grep -qF "$IDENT2 in force"
+ig_check $? "swap: the module puts $IDENT2 in force" "$(ig_log_since "$_m")"
+ig_dig www.unfiled-dom.cn A
+check_rcode NXDOMAIN "swap: www.unfiled-dom.cn still blocked after the swap"
+ig_stop_unbound
+stop_capture
+audit_json "$CAP7"
+R=$(record_of www.unfiled-dom.cn. 2)
+check_field "$R" snapshot "\"$IDENT\"" "swap: the cache hit before the swap names $IDENT"
+R=$(record_of www.unfiled-dom.cn. 3)
+check_field "$R" snapshot "\"$IDENT2\"" "swap: the record after the swap names $IDENT2"
 
 ig_done
