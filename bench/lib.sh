@@ -9,6 +9,8 @@
 #   bench_track PID...    stop these processes at exit
 #   bench_stop PID        stop one now (TERM, bounded wait, KILL)
 #   bench_port_free PORT  fail when something listens on udp PORT
+#   bench_zone ZONE [TTL] [RECORD...]
+#                         $w/ZONE.zone: SOA, NS at 127.0.0.2, the records
 #   bench_wildcard_zone ZONE ADDR
 #                         $w/ZONE.zone: "*.ZONE A ADDR" (any name resolves)
 #   bench_nsd_start ADDR PORT ZONE...
@@ -118,14 +120,22 @@ bench_port_free() {
 	fi
 }
 
+bench_zone() {
+	# bench_zone ZONE [TTL] [RECORD...]: $w/ZONE.zone with the SOA, the NS
+	# ns.ZONE at 127.0.0.2 and one line per RECORD
+	_z=$1 _ttl=${2:-3600}
+	shift
+	[ $# -gt 0 ] && shift
+	{
+		printf '$TTL %s\n%s. IN SOA ns.%s. host.%s. 1 3600 600 86400 %s\n' \
+			"$_ttl" "$_z" "$_z" "$_z" "$_ttl"
+		printf '%s. IN NS ns.%s.\nns.%s. IN A 127.0.0.2\n' "$_z" "$_z" "$_z"
+		for _r in "$@"; do printf '%s\n' "$_r"; done
+	} > "$w/$_z.zone"
+}
+
 bench_wildcard_zone() {
-	cat > "$w/$1.zone" <<Z
-\$TTL 3600
-$1. IN SOA ns.$1. host.$1. 1 3600 600 86400 3600
-$1. IN NS ns.$1.
-ns.$1. IN A 127.0.0.2
-*.$1. IN A $2
-Z
+	bench_zone "$1" 3600 "*.$1. IN A $2"
 }
 
 bench_nsd_start() {
@@ -149,7 +159,8 @@ server:
   rrl-ratelimit: 0
   rrl-whitelist-ratelimit: 0
 remote-control:
-  control-enable: no
+  control-enable: yes
+  control-interface: "$w/nsd.ctl"
 C
 	for _z in "$@"; do
 		printf 'zone:\n  name: "%s"\n  zonefile: "%s.zone"\n' "$_z" "$_z" \
@@ -169,6 +180,19 @@ C
 		sleep 0.1
 		_i=$((_i + 1))
 	done
+}
+
+# bench_nsd_queries: queries the NSD of bench_nsd_start received so far
+bench_nsd_queries() {
+	nsd-control -c "$w/nsd.conf" stats_noreset 2>/dev/null |
+		sed -n 's/^num\.queries=\([0-9]*\)$/\1/p'
+}
+
+# bench_upstream_per_query QUERIES NSD_BEFORE: upstream queries per client
+#	query since NSD_BEFORE (bench_nsd_queries), 3 decimals
+bench_upstream_per_query() {
+	awk -v q="$1" -v b="$2" -v a="$(bench_nsd_queries)" 'BEGIN {
+		if(q > 0 && a != "") printf "%.3f", (a - b) / q; else print "n/a" }'
 }
 
 bench_unbound_conf() {
@@ -228,6 +252,39 @@ bench_rcode() {
 	echo "${_r:-TIMEOUT}"
 }
 
+# bench_wait_rcode_ms PORT NAME RCODE LIMIT_S [T0]: ask NAME (A, UDP) every
+#	half millisecond until the answer's rcode is RCODE; prints the ms since
+#	T0 (bench_now; default: now) with one decimal, or returns 1 after
+#	LIMIT_S seconds
+bench_wait_rcode_ms() {
+	python3 - "$1" "$2" "$3" "$4" "${5:-}" <<'PY'
+import socket, struct, sys, time
+port, name, want, limit = int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
+t0 = float(sys.argv[5]) if sys.argv[5] else time.time()
+want = {"NOERROR": 0, "SERVFAIL": 2, "NXDOMAIN": 3, "REFUSED": 5}[want]
+s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+s.settimeout(0.001)
+qid = 0
+while True:
+    qid = (qid + 1) & 0xffff
+    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
+    for l in name.rstrip(".").split("."):
+        q += bytes([len(l)]) + l.encode()
+    q += b"\0" + struct.pack(">HH", 1, 1)
+    s.sendto(q, ("127.0.0.1", port))
+    try:
+        r = s.recv(4096)
+        if len(r) >= 4 and struct.unpack(">H", r[:2])[0] == qid and r[3] & 0xf == want:
+            print("%.1f" % ((time.time() - t0) * 1000))
+            sys.exit(0)
+    except socket.timeout:
+        pass
+    if time.time() - t0 > limit:
+        sys.exit(1)
+    time.sleep(0.0005)
+PY
+}
+
 bench_wait_rcode() {
 	_t0=${5:-$(bench_now)}
 	_end=$(awk -v t="$(bench_now)" -v d="$4" 'BEGIN { printf "%.3f", t + d }')
@@ -245,30 +302,30 @@ bench_wait_rcode() {
 
 # bench_module_setup NSPORT PLAINPORT MODPORT NMISSFILES NMISS
 #	the data of the module benchmarks: $w/cn.zone (wildcards under
-#	filed-bench.cn and blk-bench.cn), a snapshot filing filed-bench.cn and
-#	blacklisting blk-bench.cn, $w/plain.conf and $w/mod.conf (Unbound
-#	without and with the module), $w/hit.txt and $w/blocked.txt (1000
-#	names each), and NMISSFILES files $w/missR.txt of NMISS unique names
+#	filed-bench.cn and blk-bench.cn), $w/com.zone (a wildcard under
+#	abroad-bench.com, NXDOMAIN elsewhere), a snapshot filing filed-bench.cn
+#	and blacklisting blk-bench.cn, $w/plain.conf and $w/mod.conf (Unbound
+#	without and with the module, stub zones cn and com), $w/hit.txt and
+#	$w/blocked.txt (1000 names each), and NMISSFILES files each of NMISS
+#	unique names: $w/missR.txt (filed), $w/unfiledR.txt (unfiled,
+#	foreign address), $w/nxR.txt (nonexistent)
 bench_module_setup() {
 	nsport=$1 plain=$2 mod=$3 _nfiles=$4 _nmiss=$5
 	echo "bench: zones and policy in $w"
-	cat > "$w/cn.zone" <<Z
-\$TTL 3600
-cn. IN SOA ns.cn. host.cn. 1 3600 600 86400 3600
-cn. IN NS ns.cn.
-ns.cn. IN A 127.0.0.2
-*.filed-bench.cn. IN A 127.0.10.1
-*.blk-bench.cn. IN A 127.0.10.2
-Z
+	bench_zone cn 3600 "*.filed-bench.cn. IN A 127.0.10.1" \
+		"*.blk-bench.cn. IN A 127.0.10.2"
+	# com.: unfiled foreign names (a foreign address) and, for every
+	# other name, NXDOMAIN: most of a real resolver's misses
+	bench_zone com 3600 "*.abroad-bench.com. IN A 127.0.20.1"
 	mkdir -p "$w/src"
-	printf 'cn\n' > "$w/src/tlds.txt"
+	printf 'cn\ncom\n' > "$w/src/tlds.txt"
 	printf '{"domain":"filed-bench.cn","number":"京ICP备16020626号-1"}\n' > "$w/src/filings.jsonl"
 	printf '{"name":"blk-bench.cn","reason":"bench"}\n' > "$w/src/blacklist.jsonl"
 	printf 'range\n127.0.10.0/24\n' > "$w/src/domestic.csv"
 	"$ig" build --quiet --source "$w/src" --out "$w/snapshot.mdb"
 	printf 'snapshot: %s\nlog-blocks: no\n' "$w/snapshot.mdb" > "$w/icpguard.conf"
-	bench_unbound_conf "$w/plain.conf" "$plain" "validator iterator" 127.0.0.2 "$nsport" cn
-	bench_unbound_conf "$w/mod.conf" "$mod" "dynlib validator iterator" 127.0.0.2 "$nsport" cn
+	bench_unbound_conf "$w/plain.conf" "$plain" "validator iterator" 127.0.0.2 "$nsport" cn com
+	bench_unbound_conf "$w/mod.conf" "$mod" "validator dynlib iterator" 127.0.0.2 "$nsport" cn com
 	printf 'dynlib:\n  dynlib-file: "%s"\n' "$so" >> "$w/mod.conf"
 	for _k in plain mod; do
 		printf 'remote-control:\n  control-enable: no\n' >> "$w/$_k.conf"
@@ -278,7 +335,10 @@ Z
 		printf "b%d.blk-bench.cn A\n", i > (w "/blocked.txt") } }'
 	_r=0
 	while [ $_r -lt "$_nfiles" ]; do
-		awk -v n="$_nmiss" -v r="$_r" 'BEGIN { for(i = 0; i < n; i++) printf "m%d-%d.filed-bench.cn A\n", r, i }' > "$w/miss$_r.txt"
+		awk -v n="$_nmiss" -v r="$_r" -v w="$w" 'BEGIN { for(i = 0; i < n; i++) {
+			printf "m%d-%d.filed-bench.cn A\n", r, i > (w "/miss" r ".txt")
+			printf "u%d-%d.abroad-bench.com A\n", r, i > (w "/unfiled" r ".txt")
+			printf "nx%d-%d-bench.com A\n", r, i > (w "/nx" r ".txt") } }'
 		_r=$((_r+1))
 	done
 }
@@ -294,6 +354,21 @@ bench_module_report() {
 	_mp=$(_get miss plain) _mm=$(_get miss mod)
 	printf '\n%-34s %12s %12s %8s %8s\n' "$1" "$2" "$3" ratio target
 	printf '%-34s %12s %12s %8s %8s\n' "cache hit, filed names" "$_hp" "$_hm" "$(_r "$_hp" "$_hm" x "$4")" ">=0.98"
-	printf '%-34s %12s %12s %8s %8s\n' "cache miss, answered by NSD" "$_mp" "$_mm" "$(_r "$_mp" "$_mm" x "$4")" ">=0.95"
+	printf '%-34s %12s %12s %8s %8s\n' "cache miss, filed names" "$_mp" "$_mm" "$(_r "$_mp" "$_mm" x "$4")" ">=0.95"
+	for _k in unfiled nx; do
+		_p=$(_get "$_k" plain) _m=$(_get "$_k" mod)
+		[ -n "$_p$_m" ] || continue
+		[ $_k = nx ] && _t="cache miss, nonexistent names" || _t="cache miss, unfiled foreign names"
+		printf '%-34s %12s %12s %8s %8s\n' "$_t" "$_p" "$_m" "$(_r "$_p" "$_m" x "$4")" ">=0.95"
+	done
 	printf '%-34s %12s %12s %8s %8s\n' "blocked vs allowed, from cache" "$_hm" "$_bm" "$(_r "$_hm" "$_bm" x "$4")" ">=0.95"
+	if grep -q '^up ' "$w/res"; then
+		printf '\n%-34s %12s %12s\n' "upstream queries per client query" plain icpguard
+		for _k in miss unfiled nx; do
+			_p=$(awk -v k="$_k" '$1 == "up" && $2 == k && $3 == "plain" { print $4 }' "$w/res" | bench_median)
+			_m=$(awk -v k="$_k" '$1 == "up" && $2 == k && $3 == "mod" { print $4 }' "$w/res" | bench_median)
+			case $_k in miss) _t="cache miss, filed names" ;; unfiled) _t="cache miss, unfiled foreign names" ;; nx) _t="cache miss, nonexistent names" ;; esac
+			printf '%-34s %12s %12s\n' "$_t" "$_p" "$_m"
+		done
+	fi
 }

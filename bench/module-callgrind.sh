@@ -10,7 +10,8 @@
 # the counters are zeroed (callgrind_control -z), dnsperf sends QUERIES
 # queries, and the counters are dumped (-d): instructions / answered
 # queries.  Kinds: cache hit (filed names, warm cache), cache miss (unique
-# names answered by NSD), blocked from cache (module only).  Instruction
+# names answered by NSD: filed, unfiled foreign, nonexistent), blocked from
+# cache (module only).  Instruction
 # counts do not move with the load of a shared machine as QPS does.
 # -o DIR keeps the dumps there (KIND-plain.out, KIND-mod.out) for
 # callgrind_annotate.  Needs valgrind, dnsperf, nsd, a built tree and tools/unbound-build.
@@ -30,7 +31,7 @@ bench_init callgrind
 nsport=5463 plain=5464 mod=5465
 for p in $nsport $plain $mod; do bench_port_free $p; done
 bench_module_setup "$nsport" "$plain" "$mod" 2 "$nq"
-bench_nsd_start 127.0.0.2 $nsport cn
+bench_nsd_start 127.0.0.2 $nsport cn com
 
 # run: dnsperf over FILE for N queries, gently (valgrind is ~50x slower);
 # prints the queries answered
@@ -76,7 +77,9 @@ for kind in plain mod; do
 	echo "blocked $kind $(count blocked $port $pid "$w/blocked.txt")" >> "$w/res"
 	f=0
 	[ $kind = mod ] && f=1
-	echo "miss $kind $(count miss $port $pid "$w/miss$f.txt")" >> "$w/res"
+	for k in miss unfiled nx; do
+		echo "$k $kind $(count $k $port $pid "$w/$k$f.txt")" >> "$w/res"
+	done
 	bench_stop $pid
 done
 bench_module_report "instructions per query" plain icpguard cost

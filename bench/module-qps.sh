@@ -6,10 +6,13 @@
 #
 # Setup on loopback: NSD on 127.0.0.2 serving bench.cn-style zones, two
 # Unbounds with one thread each (plain: "validator iterator"; icpguard:
-# "dynlib validator iterator") on 127.0.0.1.  Runs (each ROUNDS times,
+# "validator dynlib iterator") on 127.0.0.1.  Runs (each ROUNDS times,
 # alternating, median reported):
 #   hit     1000 filed names, all answered from the cache
-#   miss    unique names, every query a cache miss answered by NSD
+#   miss    unique names, every query a cache miss answered by NSD, of
+#           three kinds: filed (filed-bench.cn), unfiled foreign
+#           (abroad-bench.com, a foreign address) and nonexistent (NXDOMAIN
+#           from com.); upstream queries per client query counted at NSD
 #   blocked 1000 blacklisted names answered from the cache (module only),
 #           compared with "hit" of the same Unbound
 # Needs dnsperf, nsd, a built tree (make) and tools/unbound-build; shared
@@ -30,7 +33,7 @@ nsport=5453 plain=5454 mod=5455
 for p in $nsport $plain $mod; do bench_port_free $p; done
 
 bench_module_setup "$nsport" "$plain" "$mod" $((rounds * 2)) "$nmiss"
-bench_nsd_start 127.0.0.2 $nsport cn
+bench_nsd_start 127.0.0.2 $nsport cn com
 "$ub" -c "$w/plain.conf"
 ICPGUARD_CONF="$w/icpguard.conf" "$ub" -c "$w/mod.conf"
 i=0
@@ -49,8 +52,16 @@ while [ $r -lt "$rounds" ]; do
 	echo "hit plain $(bench_qps $plain "$w/hit.txt" -l "$secs")" >> "$w/res"
 	echo "hit mod $(bench_qps $mod "$w/hit.txt" -l "$secs")" >> "$w/res"
 	echo "blocked mod $(bench_qps $mod "$w/blocked.txt" -l "$secs")" >> "$w/res"
-	echo "miss plain $(bench_qps $plain "$w/miss$((r*2)).txt" -n 1)" >> "$w/res"
-	echo "miss mod $(bench_qps $mod "$w/miss$((r*2+1)).txt" -n 1)" >> "$w/res"
+	for k in miss unfiled nx; do
+		# plain and module get different names (each its own misses);
+		# upstream queries counted at NSD around each run
+		b=$(bench_nsd_queries)
+		echo "$k plain $(bench_qps $plain "$w/$k$((r*2)).txt" -n 1)" >> "$w/res"
+		echo "up $k plain $(bench_upstream_per_query "$nmiss" "$b")" >> "$w/res"
+		b=$(bench_nsd_queries)
+		echo "$k mod $(bench_qps $mod "$w/$k$((r*2+1)).txt" -n 1)" >> "$w/res"
+		echo "up $k mod $(bench_upstream_per_query "$nmiss" "$b")" >> "$w/res"
+	done
 	r=$((r+1))
 done
 bench_module_report "queries (median of $rounds)" "plain QPS" "icpguard QPS" qps

@@ -19,16 +19,20 @@
 # with scope: all, the same policy.  NSD on 127.0.0.2 answers any name
 # (wildcard zones); each setup then runs in turn on 127.0.0.1, one thread:
 #   plain     Unbound, "validator iterator", no policy
-#   icpguard  "dynlib validator iterator", snapshot + orders-snapshot
+#   icpguard  "validator dynlib iterator", snapshot + orders-snapshot
 #   rpz       "respip validator iterator", rpz: orders.rpz (small, first)
 #             and policy.rpz (the data)
 # and is measured: start to first answer, RSS and private memory
 # (smaps_rollup) after load and after the runs, cache-hit and cache-miss
-# QPS (dnsperf), a full data refresh (icpguard: build the new snapshot
+# QPS (dnsperf; misses of filed, unfiled foreign and nonexistent names,
+# with the upstream queries each costs counted at NSD), a full data refresh (icpguard: build the new snapshot
 # over the path; RPZ: rewrite the zone, auth_zone_reload) until a canary
 # flips, dnsperf -t 1 at --load-qps during that refresh (lost = no answer
-# within 1 s), and takedown latency (icpguard: order snapshot; RPZ: append
-# to orders.rpz and reload it).  Every name of a check list is asked of
+# within 1 s), and takedown latency in ms (icpguard: `icpguard order add`
+# to the real icpguard-loader, which journals the order with fsync and
+# publishes the order snapshot; RPZ: append to orders.rpz, fsync it,
+# reload it; a checker every half millisecond; bench/takedown.sh gives the
+# distribution over 100 orders under load).  Every name of a check list is asked of
 # every setup: both policies must give the same answers.
 #
 # A setup that does not answer within --load-timeout (default 1800 s) or
@@ -66,8 +70,8 @@ done
 . "$top/bench/lib.sh"
 bench_init rpz
 [ -n "$keep" ] && bench_keep=1
-nsport=5480 port_plain=5481 port_icpguard=5482 port_rpz=5483 ctlport=5484
-for p in $nsport $port_plain $port_icpguard $port_rpz $ctlport; do
+nsport=5480 port_plain=5481 port_icpguard=5482 port_rpz=5483 ctlport=5484 lport=5485
+for p in $nsport $port_plain $port_icpguard $port_rpz $ctlport $lport; do
 	bench_port_free $p
 done
 gen=$top/bench/gen-dataset.py
@@ -107,7 +111,10 @@ awk '{ print $1, "A" }' "$data/q/check.txt" > "$w/check.in"
 
 # ---------------------------------------------------------------- NSD
 for z in $tlds; do bench_wildcard_zone "$z" 127.0.10.1; done
-bench_nsd_start 127.0.0.2 $nsport $tlds
+# de.: not a filable TLD of the data, so no policy applies: unfiled foreign
+# names (a wildcard) and NXDOMAIN for every other name
+bench_zone de 3600 "*.abroad-bench.de. IN A 127.0.20.1"
+bench_nsd_start 127.0.0.2 $nsport $tlds de
 
 # ---------------------------------------------------------------- helpers
 rss_kb() { awk '/^VmRSS:/ { print $2 }' "/proc/$1/status" 2>/dev/null; }
@@ -246,27 +253,62 @@ qps() {
 			[ "$_k" = ref ] && _p=$port_plain || _p=$_port
 			echo "hit$_k $(bench_qps $_p "$data/q/hit.txt" -l "$secs")" >> "$w/$_s.qps"
 		done
+		# cache misses of three kinds: filed names, unfiled foreign
+		# names and nonexistent names (no policy applies to de.); the
+		# upstream queries each cost are counted at NSD
+		for _m in miss missu missnx; do
 		for _k in ref ""; do
 			[ "$_k" = ref ] && [ -z "$_pair" ] && continue
 			[ "$_k" = ref ] && _p=$port_plain || _p=$_port
-			awk -v n=$((secs * 6000)) -v tag="m$_s$_k$_r" '{ d[NR] = $1 }
+			_n=$((secs * 6000))
+			case $_m in
+			miss) awk -v n=$_n -v tag="m$_s$_k$_r" '{ d[NR] = $1 }
 				END { for(i = 0; i < n; i++) printf "%s-%d.%s A\n", tag, i, d[i % NR + 1] }' \
-				"$data/q/miss-domains.txt" > "$w/miss.txt"
-			echo "miss$_k $(bench_qps $_p "$w/miss.txt" -n 1 -l "$secs")" >> "$w/$_s.qps"
+				"$data/q/miss-domains.txt" > "$w/miss.txt" ;;
+			missu) awk -v n=$_n -v tag="u$_s$_k$_r" 'BEGIN {
+				for(i = 0; i < n; i++) printf "%s-%d.abroad-bench.de A\n", tag, i }' > "$w/miss.txt" ;;
+			missnx) awk -v n=$_n -v tag="nx$_s$_k$_r" 'BEGIN {
+				for(i = 0; i < n; i++) printf "%s-%d-bench.de A\n", tag, i }' > "$w/miss.txt" ;;
+			esac
+			_b=$(bench_nsd_queries)
+			_sent=$(dnsperf -s 127.0.0.1 -p "$_p" -d "$w/miss.txt" -c 4 -q 200 -t 2 -n 1 -l "$secs" 2>/dev/null |
+				awk '/Queries sent:/ { s = $3 } /Queries per second/ { q = int($4) } END { print q, s }')
+			echo "$_m$_k ${_sent% *}" >> "$w/$_s.qps"
+			echo "up$_m$_k $(bench_upstream_per_query "${_sent#* }" "$_b")" >> "$w/$_s.qps"
+		done
 		done
 		_r=$((_r + 1))
 	done
-	for _k in hitf hit miss hitfref hitref missref; do
+	for _k in hitf hit miss missu missnx hitfref hitref missref missuref missnxref \
+		upmiss upmissu upmissnx; do
 		put "$_s" $_k "$(awk -v k=$_k '$1 == k { print $2 }' "$w/$_s.qps" | bench_median)"
 	done
 }
 
-# the takedown order (module orders-snapshot)
-order_src() {
-	mkdir -p "$w/orders-src"
-	cat > "$w/orders-src/orders.jsonl" <<O
-{"id":"bench-takedown","doc_no":"工信厅信管函〔2024〕1号","unit":"工业和信息化部网络安全管理局","reason":"涉嫌诈骗","targets":["${takedown_canary#www.}"]}
+# the takedown order: signed and sent to the real icpguard-loader, which
+# journals it (fsync) and publishes the order snapshot the module reads
+order_json() {
+	cat > "$w/order.json" <<O
+{"id":"bench-takedown","doc_no":"工信厅信管函〔2024〕1号","unit":"工业和信息化部网络安全管理局","reason":"涉嫌诈骗","targets":["${takedown_canary#www.}"],"effective":"2020-01-01"}
 O
+}
+loader=$(bench_builddir)/loader/icpguard-loader
+[ -x "$loader" ] || bench_die "missing $loader (make)"
+"$ig" feed keygen "$w/miit" >/dev/null
+printf '%s\n' "snapshot: $w/snapshot.mdb" "state-dir: $w/loader" \
+	"status-listen: 127.0.0.1:$lport" "orders-snapshot: $w/orders.mdb" \
+	"key: miit $w/miit.pub" "order-keys: miit" "log: stderr" > "$w/loader.conf"
+loader_pid=""
+# loader_start: the loader (orders only, no feeds) and its first, empty
+# order snapshot
+loader_start() {
+	rm -rf "$w/loader"
+	"$loader" -c "$w/loader.conf" --foreground >> "$w/loader.log" 2>&1 &
+	loader_pid=$!
+	bench_track $loader_pid
+	_i=0
+	while [ $_i -lt 100 ] && ! [ -e "$w/orders.mdb" ]; do sleep 0.1; _i=$((_i + 1)); done
+	[ -e "$w/orders.mdb" ] || log "icpguard: the loader published no order snapshot (see $w/loader.log)"
 }
 
 # ---------------------------------------------------------------- configs
@@ -274,10 +316,10 @@ for s in plain icpguard rpz; do
 	eval port=\$port_$s
 	case $s in
 	plain) mc="validator iterator" ;;
-	icpguard) mc="dynlib validator iterator" ;;
+	icpguard) mc="validator dynlib iterator" ;;
 	rpz) mc="respip validator iterator" ;;
 	esac
-	bench_unbound_conf "$w/ub-$s.conf" "$port" "$mc" 127.0.0.2 $nsport $tlds
+	bench_unbound_conf "$w/ub-$s.conf" "$port" "$mc" 127.0.0.2 $nsport $tlds de
 	# 4 MiB socket buffer (the kernel default, 208 KiB, holds some 270
 	# queries: a 30 ms pause at 10k QPS would already drop queries)
 	printf 'server:\n  so-rcvbuf: 4m\n' >> "$w/ub-$s.conf"
@@ -329,6 +371,7 @@ for s in $setups; do
 			{ put icpguard failed "icpguard build failed"; continue; }
 		put icpguard prep "$(elapsed "$t")"
 		put icpguard size "$(du -k "$w/snapshot.mdb" | cut -f1)"
+		loader_start
 		;;
 	rpz)
 		ln -f "$data/policy-v1.rpz" "$w/policy.rpz" 2>/dev/null ||
@@ -377,19 +420,25 @@ for s in $setups; do
 		log "$s: takedown"
 		[ "$(bench_rcode $port $takedown_canary)" = NOERROR ] ||
 			log "$s: takedown canary not NOERROR before the order"
+		# timed from the operator's action to the first NXDOMAIN, with
+		# a checker every half millisecond; both durable: the loader
+		# fsyncs its journal before it answers, the RPZ zone file is
+		# fsynced (sync FILE) before its reload
+		[ $s = icpguard ] && order_json
 		t=$(bench_now)
 		case $s in
 		icpguard)
-			order_src
-			"$ig" build --quiet --source "$w/orders-src" --out "$w/orders.mdb"
+			"$ig" order add "$w/order.json" --key "$w/miit.key" \
+				--loader "http://127.0.0.1:$lport" >/dev/null 2>>"$w/loader.log"
 			;;
 		rpz)
 			printf '%s CNAME .\n*.%s CNAME .\n' "${takedown_canary#www.}" \
 				"${takedown_canary#www.}" >> "$w/orders.rpz"
+			sync "$w/orders.rpz"
 			"$uc" -c "$w/ub-rpz.conf" auth_zone_reload orders.rpz. >&2
 			;;
 		esac
-		if r=$(bench_wait_rcode $port $takedown_canary NXDOMAIN 60 "$t"); then
+		if r=$(bench_wait_rcode_ms $port $takedown_canary NXDOMAIN 60 "$t"); then
 			put $s takedown "$r"
 		else
 			put $s takedown "not in force after 60 s"
@@ -399,6 +448,10 @@ for s in $setups; do
 		plain_pid=$upid
 	else
 		bench_stop $upid
+	fi
+	if [ $s = icpguard ] && [ -n "$loader_pid" ]; then
+		bench_stop $loader_pid
+		loader_pid=""
 	fi
 	rm -f "$w/snapshot.mdb" "$w/orders.mdb" "$w/policy.rpz"
 done
@@ -456,7 +509,12 @@ added() {
 	row "  of it snapshot file pages (MiB)" "" "$(mib "$(get icpguard snappriv_runs)")" "" "" "" ""
 	qpsrow "cache-hit QPS, filed names" hitf ">= 0.98"
 	qpsrow "cache-hit QPS, mix (15 % blocked)" hit ""
-	qpsrow "cache-miss QPS (unique filed names)" miss ""
+	qpsrow "cache-miss QPS (unique filed names)" miss ">= 0.95"
+	qpsrow "cache-miss QPS (unfiled foreign names)" missu ">= 0.95"
+	qpsrow "cache-miss QPS (nonexistent names)" missnx ">= 0.95"
+	loadrow "upstream queries per miss, filed" upmiss ""
+	loadrow "  unfiled foreign" upmissu ""
+	loadrow "  nonexistent" upmissnx ""
 	row "data: snapshot / zone file (MiB)" "" "$(mib "$(get icpguard size)")" "" "$(mib "$(get rpz size)")" "" ""
 	row "initial build / zone write (s)" "" "$(cell icpguard prep)" "" "$(cell rpz prep)" "" ""
 	onlyrow "full refresh, start to in force (s)" refresh ""
@@ -467,7 +525,7 @@ added() {
 	loadrow "  lost (no answer within 1 s)" load_lost "0"
 	loadrow "  SERVFAIL" load_servfail "0"
 	loadrow "  max latency (ms)" load_max_ms ""
-	onlyrow "takedown, order to in force (s)" takedown ""
+	onlyrow "takedown, order to in force (ms)" takedown ""
 	loadrow "check list answers not as expected" mismatch "0"
 	for s in plain icpguard rpz; do
 		f=$(get $s failed)
@@ -476,7 +534,9 @@ added() {
 	echo "(QPS ratios against the plain Unbound measured in alternate rounds of the same period:"
 	echo " filed hits $(get icpguard hitfref) beside icpguard, $(get rpz hitfref) beside RPZ;"
 	echo " mixed hits $(get icpguard hitref) beside icpguard, $(get rpz hitref) beside RPZ;"
-	echo " cache miss $(get icpguard missref) beside icpguard, $(get rpz missref) beside RPZ)"
+	echo " filed misses $(get icpguard missref) beside icpguard, $(get rpz missref) beside RPZ;"
+	echo " unfiled foreign misses $(get icpguard missuref) beside icpguard, $(get rpz missuref) beside RPZ;"
+	echo " nonexistent misses $(get icpguard missnxref) beside icpguard, $(get rpz missnxref) beside RPZ)"
 	echo "(* with the caches the runs filled, different per setup; snapshot file pages are page"
 	echo " cache mapped read-only, counted as Private_Clean while only this process maps them)"
 	echo "(refresh load: dnsperf -t 1 -Q $load_qps over the cache-hit list; plain: a 5 s window without refresh)"

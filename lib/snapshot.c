@@ -13,6 +13,9 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/stat.h>
+#include <fcntl.h>
+#include <errno.h>
+#include <unistd.h>
 
 /** an open snapshot */
 struct ig_snapshot {
@@ -78,17 +81,28 @@ meta_get(MDB_txn* txn, MDB_dbi dbi, const char* key, char* buf,
  * Copy the ranges into sorted arrays: a lookup becomes a binary search in
  * memory instead of a B-tree descent (the range database is small next to
  * the names).  Owner strings stay in the map, which lives as long as s.
+ * The walk takes at most as many steps as the database says it holds
+ * entries: liblmdb trusts its pages, and pages that link in a circle (a
+ * damaged file that still carries a good seal, which the fuzz target
+ * snapshot_memo made) would otherwise loop for ever.
+ * @return 1, 0 out of memory, -1 more entries than the database holds.
  */
 static int
 ranges_load(struct ig_snapshot* s, MDB_txn* txn)
 {
 	MDB_cursor* c;
 	MDB_val k, v;
-	size_t cap[2] = { 0, 0 };
+	MDB_stat st;
+	size_t cap[2] = { 0, 0 }, steps = 0;
 	int rc;
+	if(mdb_stat(txn, s->dbi[IG_DB_RANGE], &st) != 0) return -1;
 	if(mdb_cursor_open(txn, s->dbi[IG_DB_RANGE], &c) != 0) return 1;
 	rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
 	while(rc == 0) {
+		if(++steps > st.ms_entries) {
+			mdb_cursor_close(c);
+			return -1;
+		}
 		const uint8_t* kb = k.mv_data;
 		if(k.mv_size == 17 && v.mv_size >= 16 + 3 &&
 			(kb[0] == IG_RANGE_DOMESTIC || kb[0] == IG_RANGE_REDIRECT)) {
@@ -120,8 +134,25 @@ int
 ig_snapshot_open(const char* path, struct ig_snapshot** out, char* err,
 	size_t errlen)
 {
+	int fd = open(path, O_RDONLY | O_CLOEXEC), ok;
+	if(fd < 0) {
+		snprintf(err, errlen, "%s: cannot open snapshot: %s", path,
+			strerror(errno));
+		return 0;
+	}
+	ok = ig_snapshot_file_sane(fd, path, err, errlen) &&
+		ig_snapshot_open_checked(path, fd, out, err, errlen);
+	close(fd);
+	return ok;
+}
+
+int
+ig_snapshot_open_checked(const char* path, int fd, struct ig_snapshot** out,
+	char* err, size_t errlen)
+{
 	struct ig_snapshot* s = calloc(1, sizeof(*s));
 	MDB_txn* txn = NULL;
+	struct stat st;
 	char buf[128];
 	int rc, i;
 	if(!s || !(s->path = strdup(path))) {
@@ -135,16 +166,32 @@ ig_snapshot_open(const char* path, struct ig_snapshot** out, char* err,
 	}
 	/* map only what the file holds: the writer's map size (tens of
 	 * GiB of address space) is not needed to read an immutable file */
-	{
-		struct stat st;
-		if(stat(path, &st) == 0 && st.st_size > 0)
-			(void)mdb_env_set_mapsize(s->env, (size_t)st.st_size);
+	if(fstat(fd, &st) != 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		goto fail;
 	}
+	if(st.st_size > 0)
+		(void)mdb_env_set_mapsize(s->env, (size_t)st.st_size);
 	if((rc = mdb_env_open(s->env, path, MDB_RDONLY | MDB_NOSUBDIR |
 		MDB_NOLOCK | MDB_NOTLS | MDB_NORDAHEAD, 0444)) != 0) {
 		snprintf(err, errlen, "%s: cannot open snapshot: %s", path,
 			mdb_strerror(rc));
 		goto fail;
+	}
+	/* LMDB opened the path anew: until here it has read only the meta
+	 * pages (with read(), no map access).  Before it touches a mapped
+	 * page, the file it opened must be the one the caller checked; a
+	 * file renamed over the path in between may be short (SIGBUS) or
+	 * damaged.  The caller tries again at its next check. */
+	{
+		mdb_filehandle_t lfd;
+		struct stat lst;
+		if(mdb_env_get_fd(s->env, &lfd) != 0 || fstat(lfd, &lst) != 0 ||
+			lst.st_dev != st.st_dev || lst.st_ino != st.st_ino) {
+			snprintf(err, errlen, "%s: replaced while it was being "
+				"opened (not the file that was checked)", path);
+			goto fail;
+		}
 	}
 	if((rc = mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn)) != 0) {
 		snprintf(err, errlen, "%s: %s", path, mdb_strerror(rc));
@@ -203,14 +250,35 @@ ig_snapshot_open(const char* path, struct ig_snapshot** out, char* err,
 			free(t);
 		}
 	}
-	snprintf(s->info.ident, sizeof(s->info.ident), "%llu-%.12s",
-		(unsigned long long)s->info.serial, s->info.hash);
+	if(meta_get(txn, s->dbi[IG_DB_META], "delta.base.serial", buf,
+		sizeof(buf))) {
+		MDB_stat ns;
+		s->info.is_delta = 1;
+		s->info.base_serial = strtoull(buf, NULL, 10);
+		if(!meta_get(txn, s->dbi[IG_DB_META], "delta.base.hash",
+			s->info.base_hash, sizeof(s->info.base_hash))) {
+			snprintf(err, errlen, "%s: a delta snapshot without "
+				"meta 'delta.base.hash'", path);
+			goto fail;
+		}
+		if(mdb_stat(txn, s->dbi[IG_DB_NAME], &ns) == 0)
+			s->info.delta_names = ns.ms_entries;
+		snprintf(s->info.ident, sizeof(s->info.ident),
+			"%llu-%.12s+%llu-%.12s",
+			(unsigned long long)s->info.base_serial,
+			s->info.base_hash, (unsigned long long)s->info.serial,
+			s->info.hash);
+	} else
+		snprintf(s->info.ident, sizeof(s->info.ident), "%llu-%.12s",
+			(unsigned long long)s->info.serial, s->info.hash);
 	s->info.has_index = ig_name_index_load(&s->nidx, txn,
 		s->dbi[IG_DB_NAME], s->info.index_refused,
 		sizeof(s->info.index_refused));
 	s->info.index_entries = s->nidx.entries;
-	if(!ranges_load(s, txn)) {
-		snprintf(err, errlen, "%s: out of memory loading ranges", path);
+	if((rc = ranges_load(s, txn)) != 1) {
+		snprintf(err, errlen, rc == 0 ? "%s: out of memory loading "
+			"ranges" : "%s: damaged: the range database walks past "
+			"its entry count", path);
 		goto fail;
 	}
 	/* commit, not abort: the handles opened here must outlive the txn */
@@ -385,13 +453,15 @@ view_tld_keep(struct ig_view* v, const uint8_t* key, size_t len,
 	v->tld_below = (uint8_t)below;
 }
 
-/** one level of a walk: the flags and filing in the name record d */
+/** one level of a walk: the flags and filing in the name record d; the
+ * level is marked in present (when not NULL) */
 static unsigned
-walk_level(struct ig_dec* d, int i, uint8_t* flags, struct ig_filing* filing,
-	int* filing_level)
+walk_level(struct ig_dec* d, int i, uint8_t* flags, uint8_t* present,
+	struct ig_filing* filing, int* filing_level)
 {
 	struct ig_filing f;
 	unsigned fl = ig_dec_u8(d);
+	if(present) present[i] = 1;
 	if((fl & IG_NAME_FILING) && !filing_decode(d, &f))
 		fl &= ~IG_NAME_FILING;
 	if(fl & IG_NAME_FILING) {
@@ -406,7 +476,8 @@ walk_level(struct ig_dec* d, int i, uint8_t* flags, struct ig_filing* filing,
  * first level that is absent or has nothing below it */
 static unsigned
 walk_index(struct ig_view* v, const uint8_t* key, const size_t* labelend,
-	int nl, uint8_t* flags, struct ig_filing* filing, int* filing_level)
+	int nl, uint8_t* flags, uint8_t* present, struct ig_filing* filing,
+	int* filing_level)
 {
 	const struct ig_name_index* x = &v->snap->nidx;
 	uint64_t h[IG_LABELS_MAX];
@@ -421,31 +492,39 @@ walk_index(struct ig_view* v, const uint8_t* key, const size_t* labelend,
 			struct ig_dec d = { hit.val, hit.vallen, 0, 0 };
 			if(hit.val || view_get(v, IG_DB_NAME, key, labelend[i],
 				&d))
-				any |= walk_level(&d, i, flags, filing,
-					filing_level);
+				any |= walk_level(&d, i, flags, present,
+					filing, filing_level);
 		}
 		if(!hit.children) break;
 	}
 	return any;
 }
 
-unsigned
-ig_view_walk(struct ig_view* v, const uint8_t* key, const size_t* labelend,
-	int nl, uint8_t* flags, struct ig_filing* filing, int* filing_level)
+/**
+ * ig_view_walk, and with present non-NULL ig_view_walk_layer (the TLD
+ * remembered from the last walk is not used then: it keeps the flags, not
+ * whether a record was there)
+ */
+static unsigned
+view_walk(struct ig_view* v, const uint8_t* key, const size_t* labelend,
+	int nl, uint8_t* flags, uint8_t* present, struct ig_filing* filing,
+	int* filing_level)
 {
 	unsigned any = 0;
 	int i;
 	memset(flags, 0, (size_t)nl);
+	if(present) memset(present, 0, (size_t)nl);
 	*filing_level = -1;
 	if(v->snap->nidx.slots && !v->no_index)
-		return walk_index(v, key, labelend, nl, flags, filing,
+		return walk_index(v, key, labelend, nl, flags, present, filing,
 			filing_level);
 	if(!v->name_cur && mdb_cursor_open(v->txn, v->snap->dbi[IG_DB_NAME],
 		&v->name_cur) != 0)
 		return 0;
 	for(i = 0; i < nl; i++) {
 		MDB_val k, val;
-		if(i == 0 && v->tld_len && v->tld_len == labelend[0] &&
+		if(i == 0 && !present && v->tld_len &&
+			v->tld_len == labelend[0] &&
 			memcmp(v->tld_key, key, labelend[0]) == 0) {
 			/* the TLD as last time; a TLD holds no filing */
 			flags[0] = v->tld_flags;
@@ -481,7 +560,8 @@ ig_view_walk(struct ig_view* v, const uint8_t* key, const size_t* labelend,
 		if(k.mv_size == labelend[i] && memcmp(k.mv_data, key,
 			labelend[i]) == 0) {
 			struct ig_dec d = { val.mv_data, val.mv_size, 0, 0 };
-			any |= walk_level(&d, i, flags, filing, filing_level);
+			any |= walk_level(&d, i, flags, present, filing,
+				filing_level);
 			continue;
 		}
 		/* the next name is not this one: go deeper only when it lies
@@ -491,6 +571,35 @@ ig_view_walk(struct ig_view* v, const uint8_t* key, const size_t* labelend,
 			break;
 	}
 	return any;
+}
+
+unsigned
+ig_view_walk(struct ig_view* v, const uint8_t* key, const size_t* labelend,
+	int nl, uint8_t* flags, struct ig_filing* filing, int* filing_level)
+{
+	return view_walk(v, key, labelend, nl, flags, NULL, filing,
+		filing_level);
+}
+
+int
+ig_view_walk_layer(struct ig_view* v, const uint8_t* key,
+	const size_t* labelend, int nl, uint8_t* flags, uint8_t* present,
+	struct ig_filing* filing, int* filing_level)
+{
+	int i, n = 0;
+	(void)view_walk(v, key, labelend, nl, flags, present, filing,
+		filing_level);
+	for(i = 0; i < nl; i++) n += present[i];
+	return n;
+}
+
+int
+ig_snapshot_delta_over(const struct ig_snapshot* delta,
+	const struct ig_snapshot* base)
+{
+	return delta->info.is_delta && base &&
+		delta->info.base_serial == base->info.serial &&
+		strcmp(delta->info.base_hash, base->info.hash) == 0;
 }
 
 int

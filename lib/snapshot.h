@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <lmdb.h>
+#include "lib/file_id.h"
 #include "lib/addr.h"
 #include "lib/name.h"
 
@@ -169,16 +170,39 @@ struct ig_regdomain {
 	const char* status;
 };
 
+/** the longest snapshot identity: "SERIAL-HASH12", or for a delta
+ * snapshot "BASESERIAL-HASH12+SERIAL-HASH12" (two 20-digit serials) */
+#define IG_SNAPSHOT_IDENT_MAX 80
+
+/**
+ * The flags a delta snapshot decides at a name it holds (docs/snapshot.md,
+ * "The delta layer"): its filing and its blacklist entry.  The other flags
+ * and their records (orders, exemptions, redirect hosts, TLDs, the public
+ * suffix list) always come from the base.
+ */
+#define IG_DELTA_FLAGS (IG_NAME_FILING | IG_NAME_BLACKLIST)
+
 /** Snapshot identity and counts, read from meta at open. */
 struct ig_snapshot_info {
-	/** serial, increasing */
+	/** serial, increasing (a delta's: its number since its base) */
 	uint64_t serial;
 	/** SHA-256 over all records, hex */
 	char hash[65];
 	/** creation time, unix seconds */
 	int64_t created;
-	/** identity string "SERIAL-HASH12" */
-	char ident[40];
+	/** identity string "SERIAL-HASH12"; for a delta snapshot the base's
+	 * and its own, "BASESERIAL-HASH12+SERIAL-HASH12": what a verdict
+	 * read through it names */
+	char ident[IG_SNAPSHOT_IDENT_MAX];
+	/** 1 for a delta snapshot (meta "delta.base.serial") */
+	int is_delta;
+	/** a delta's base: its serial and content hash (hex) */
+	uint64_t base_serial;
+	/** the base's content hash */
+	char base_hash[65];
+	/** a delta's names (each hides the base's filing and blacklist
+	 * entry there); 0: an empty delta, which changes nothing */
+	uint64_t delta_names;
 	/** 1 if the whole verdict space may have changed */
 	int changed_all;
 	/** 1 if the public suffix list is in the name database (IG_NAME_SUFFIX
@@ -221,7 +245,13 @@ struct ig_view {
 
 /**
  * Open a published snapshot read-only.
- * Checks the format tag and reads the identity.
+ * First checks with ig_snapshot_file_sane that the file holds LMDB's last
+ * page (a short file would kill the process with SIGBUS), then the format
+ * tag, and reads the identity.  Does not verify the seal, and liblmdb trusts
+ * the pages it maps: a damaged page can crash the process.  Only for a
+ * file this process has just written or verified (tests, benchmarks);
+ * every reader of a file that may come from elsewhere uses
+ * ig_snapshot_open_verified or ig_snapshot_open_memo.
  * @param path: the snapshot file.
  * @param out: the snapshot, with one reference owned by the caller.
  * @param err, errlen: on failure a message naming the file and the cause.
@@ -229,6 +259,21 @@ struct ig_view {
  */
 int ig_snapshot_open(const char* path, struct ig_snapshot** out, char* err,
 	size_t errlen);
+
+/**
+ * ig_snapshot_open of a file the caller has already checked through fd
+ * (ig_snapshot_file_sane, or the full verification).  LMDB opens the path
+ * itself; the open is refused unless LMDB got the very file fd refers to
+ * (device and inode), checked before LMDB reads any page past its meta
+ * pages, so a file renamed over the path meanwhile never reaches LMDB's
+ * page walk.  A reader that gets "replaced while it was being opened"
+ * tries again later.  Any thread.
+ * @param fd: the checked file, open for reading (not closed, not moved).
+ * @return 1 with *out (one reference owned by the caller), or 0 with err
+ *	naming the file and the cause.
+ */
+int ig_snapshot_open_checked(const char* path, int fd,
+	struct ig_snapshot** out, char* err, size_t errlen);
 
 /** Take another reference. Thread-safe. */
 void ig_snapshot_ref(struct ig_snapshot* s);
@@ -295,6 +340,25 @@ unsigned ig_view_walk(struct ig_view* v, const uint8_t* key,
 	const size_t* labelend, int nl, uint8_t* flags,
 	struct ig_filing* filing, int* filing_level);
 
+/**
+ * ig_view_walk for a layer over another snapshot (a delta snapshot): the
+ * same walk, and present[i] set to 1 where the layer holds a record at the
+ * ancestor with i+1 labels, even one with no flags (a removal mark), 0
+ * elsewhere.  Thread: the view's.
+ * @return the number of levels present.
+ */
+int ig_view_walk_layer(struct ig_view* v, const uint8_t* key,
+	const size_t* labelend, int nl, uint8_t* flags, uint8_t* present,
+	struct ig_filing* filing, int* filing_level);
+
+/**
+ * Does a delta snapshot apply over this base: it names the base's serial
+ * and content hash.  Thread-safe.
+ * @return 1 yes, 0 no (or delta is not a delta snapshot).
+ */
+int ig_snapshot_delta_over(const struct ig_snapshot* delta,
+	const struct ig_snapshot* base);
+
 /** Blacklist entry at an exact name key. @return 1 found, 0 not. */
 int ig_view_blacklist(struct ig_view* v, const uint8_t* key, size_t keylen,
 	struct ig_blacklist* out);
@@ -354,6 +418,75 @@ MDB_dbi ig_view_dbi(struct ig_view* v, enum ig_db db);
 
 /** The name of a database ("name", "order", ...). */
 const char* ig_db_name(enum ig_db db);
+
+/* ------------------------------------------------------------------ */
+/* Whole and unaltered files (lib/snapshot_check.c)                    */
+
+/** the length of the seal the writer appends to a published snapshot */
+#define IG_SEAL_LEN 96
+
+/**
+ * The cheap check every open makes before LMDB maps the file: it holds
+ * LMDB's last page (a short file would kill the reader with SIGBUS) and,
+ * when sealed, exactly the sealed length.  Any thread.
+ * @param fd: the file, open for reading (not closed).
+ * @return 1, or 0 with err naming the file and what is wrong.
+ */
+int ig_snapshot_file_sane(int fd, const char* path, char* err,
+	size_t errlen);
+
+/**
+ * The full check before a snapshot is put in force: the SHA-256 of the
+ * sealed bytes (a read of the whole file: about a second for the 1.6 GB of
+ * ten million filings), after the cheap check.  A file without a seal
+ * (written before seals existed) is refused: nothing vouches for its pages.
+ * *sealed is 1 on success.  Any thread; reads the file with pread, maps
+ * nothing.
+ * @return 1, or 0 with err naming the file and what is wrong.
+ */
+int ig_snapshot_file_verify(const char* path, int* sealed, char* err,
+	size_t errlen);
+
+/**
+ * ig_snapshot_file_verify, then ig_snapshot_open_checked of the same file
+ * (a file renamed over the path in between never reaches LMDB: the new
+ * file is checked in its turn, up to five files, then the open fails).  What a reader
+ * that puts a snapshot in force uses (the module, `icpguard info`).
+ * @param sealed: set to 1 when the file carried a seal.
+ * @return 1 with *out (one reference), or 0 with err.
+ */
+int ig_snapshot_open_verified(const char* path, struct ig_snapshot** out,
+	int* sealed, char* err, size_t errlen);
+
+/** What ig_snapshot_open_memo remembers of the last file it verified
+ * (zero-initialise it; owned by its caller, one per path it opens). */
+struct ig_snapshot_memo {
+	/** 1 once a file was verified */
+	int valid;
+	/** that file's identity */
+	struct ig_file_id id;
+};
+
+/**
+ * ig_snapshot_open_verified for a reader that opens the same path again
+ * and again (the loader's status, its publish decisions, the previous
+ * order snapshot): the whole file is verified the first time and whenever
+ * the file behind the path is another one or was written since (device,
+ * inode, size, modification time differ from *memo); the file memo names
+ * gets only the cheap check.  A damaged file is refused, never mapped
+ * unverified.  Thread rules: memo belongs to one thread at a time.
+ * @param memo: updated on success.
+ * @return 1 with *out (one reference owned by the caller), or 0 with err.
+ */
+int ig_snapshot_open_memo(const char* path, struct ig_snapshot_memo* memo,
+	struct ig_snapshot** out, char* err, size_t errlen);
+
+/**
+ * Seal a finished snapshot file (no LMDB environment open on it): append
+ * its length and SHA-256.  The writer does it in ig_writer_publish before
+ * the fsync and rename.  @return 1, or 0 with err.
+ */
+int ig_snapshot_file_seal(const char* path, char* err, size_t errlen);
 
 /* ------------------------------------------------------------------ */
 /* Writer                                                              */
@@ -454,11 +587,50 @@ void ig_writer_release(struct ig_writer* w);
 /** IG_NAME_* flags already written at a wire name (0 if none). */
 unsigned ig_writer_name_flags(struct ig_writer* w, const uint8_t* wire);
 
+/**
+ * Make this writer's snapshot a delta snapshot over base
+ * (docs/snapshot.md, "The delta layer"): meta "delta.base.serial" and
+ * "delta.base.hash" name the base, and the public suffix list is left out
+ * (the verdict reads it from the base).  Before the first put; same
+ * thread as the writer.  @return 1/0.
+ */
+int ig_writer_delta_base(struct ig_writer* w,
+	const struct ig_snapshot_info* base);
+
+/**
+ * In a delta snapshot: the filing and blacklist entry at this name are
+ * the delta's, hiding the base's.  Written alone it is a removal mark (no
+ * filing and no blacklist entry here any more); ig_writer_filing and
+ * ig_writer_blacklist after it give the name its new records.  @return 1/0.
+ */
+int ig_writer_delta_name(struct ig_writer* w, const uint8_t* wire);
+
 /** Set a meta value (source serials and the like). @return 1/0. */
 int ig_writer_meta(struct ig_writer* w, const char* key, const char* value);
 
 /** The last error text of the writer. */
 const char* ig_writer_error(const struct ig_writer* w);
+
+/**
+ * The public suffix list goes into every snapshot (the default, 1): a
+ * verdict reads it from the main snapshot's name flags.  0 leaves it out,
+ * for the order snapshot: its names are order targets and urgent
+ * blacklist entries only, and ig_decide takes the suffix list from the
+ * main snapshot (without it a takedown's publish wrote and hashed the
+ * whole list, about 0.7 MB, for each order).  Before the first put; same
+ * thread as the writer.
+ */
+void ig_writer_set_psl(struct ig_writer* w, int with);
+
+/**
+ * Durable publishing (the default, 1): ig_writer_publish syncs the data,
+ * fsyncs the file before the rename and the directory after it.  0 skips
+ * all three, for a file that can be rebuilt from a durable record after a
+ * crash (the order snapshot, from the order journal: docs/orders.md).
+ * The rename stays atomic: readers see the old file or the new one.
+ * Same thread as the writer.
+ */
+void ig_writer_set_durable(struct ig_writer* w, int durable);
 
 /**
  * Finish: write the counts, serial, creation time and content hash, sync,

@@ -9,6 +9,7 @@
  * or the new one at PATH, never a mix, and at worst a stale temporary.
  */
 #include "lib/snapshot.h"
+#include "lib/limits.h"
 #include "lib/name_index.h"
 #include "lib/record.h"
 #include <errno.h>
@@ -47,6 +48,8 @@ struct ig_writer {
 	MDB_dbi dbi[IG_DB_COUNT];
 	/** puts arrive sorted: use MDB_APPEND */
 	int sorted;
+	/** 0: publish without fsync (ig_writer_set_durable) */
+	int nosync;
 	/** the public suffix list was added */
 	int psl_done;
 	/** counts */
@@ -132,6 +135,18 @@ ig_writer_set_sorted(struct ig_writer* w, int sorted)
 	w->sorted = sorted;
 }
 
+void
+ig_writer_set_psl(struct ig_writer* w, int with)
+{
+	w->psl_done = !with;
+}
+
+void
+ig_writer_set_durable(struct ig_writer* w, int durable)
+{
+	w->nosync = !durable;
+}
+
 const char*
 ig_writer_error(const struct ig_writer* w)
 {
@@ -149,7 +164,7 @@ wput(struct ig_writer* w, enum ig_db db, const void* key, size_t keylen,
 	k.mv_size = keylen;
 	v.mv_data = (void*)val;
 	v.mv_size = vallen;
-	if(keylen == 0 || keylen > 511) {
+	if(keylen == 0 || keylen > IG_LMDB_KEY_MAX) {
 		snprintf(w->err, sizeof(w->err), "key of %zu bytes in '%s'",
 			keylen, ig_db_name(db));
 		return 0;
@@ -172,7 +187,7 @@ static int
 name_set(struct ig_writer* w, const uint8_t* key, size_t keylen,
 	unsigned flag, const struct ig_filing* f)
 {
-	uint8_t buf[2048];
+	uint8_t buf[IG_FILING_RECORD_MAX];
 	struct ig_enc e = { buf, sizeof(buf), 0, 0 };
 	MDB_val k, old;
 	unsigned flags = flag;
@@ -203,7 +218,8 @@ name_set(struct ig_writer* w, const uint8_t* key, size_t keylen,
 		ig_enc_bytes(&e, oldfiling, oldfilinglen);
 	}
 	if(e.overflow) {
-		snprintf(w->err, sizeof(w->err), "filing record too large");
+		snprintf(w->err, sizeof(w->err), "filing record too large "
+			"(more than %d bytes)", IG_FILING_RECORD_MAX);
 		return 0;
 	}
 	return wput(w, IG_DB_NAME, key, keylen, buf, e.len,
@@ -222,10 +238,30 @@ ig_writer_filing(struct ig_writer* w, const uint8_t* wire,
 }
 
 int
+ig_writer_delta_base(struct ig_writer* w, const struct ig_snapshot_info* base)
+{
+	char buf[32];
+	w->psl_done = 1; /* the base has the suffix list */
+	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)base->serial);
+	return ig_writer_meta(w, "delta.base.serial", buf) &&
+		ig_writer_meta(w, "delta.base.hash", base->hash);
+}
+
+int
+ig_writer_delta_name(struct ig_writer* w, const uint8_t* wire)
+{
+	uint8_t key[IG_KEY_MAX];
+	size_t kl = ig_name_wire_to_key(wire, key, NULL, NULL);
+	/* flags 0: a record that says "nothing here"; the filing and
+	 * blacklist writers merge their flags into it */
+	return name_set(w, key, kl, 0, NULL);
+}
+
+int
 ig_writer_blacklist(struct ig_writer* w, const uint8_t* wire,
 	const struct ig_blacklist* b)
 {
-	uint8_t key[IG_KEY_MAX], buf[2048];
+	uint8_t key[IG_KEY_MAX], buf[IG_BLACKLIST_RECORD_MAX];
 	struct ig_enc e = { buf, sizeof(buf), 0, 0 };
 	size_t kl = ig_name_wire_to_key(wire, key, NULL, NULL);
 	ig_enc_u8(&e, (uint8_t)(b->subtree ? 1 : 0));
@@ -233,7 +269,8 @@ ig_writer_blacklist(struct ig_writer* w, const uint8_t* wire,
 	ig_enc_str(&e, b->reason);
 	ig_enc_str(&e, b->source);
 	if(e.overflow) {
-		snprintf(w->err, sizeof(w->err), "blacklist entry too large");
+		snprintf(w->err, sizeof(w->err), "blacklist entry too large "
+			"(more than %d bytes)", IG_BLACKLIST_RECORD_MAX);
 		return 0;
 	}
 	if(!wput(w, IG_DB_BLACKLIST, key, kl, buf, e.len, 0) ||
@@ -247,7 +284,7 @@ int
 ig_writer_exempt(struct ig_writer* w, const uint8_t* wire,
 	const struct ig_exempt* x)
 {
-	uint8_t key[IG_KEY_MAX], buf[1024];
+	uint8_t key[IG_KEY_MAX], buf[IG_EXEMPT_RECORD_MAX];
 	struct ig_enc e = { buf, sizeof(buf), 0, 0 };
 	size_t kl = ig_name_wire_to_key(wire, key, NULL, NULL);
 	ig_enc_u8(&e, (uint8_t)(x->subtree ? 1 : 0));
@@ -279,7 +316,7 @@ ig_order_targets_encode(const char* const* names, const int* subtree,
 int
 ig_writer_order(struct ig_writer* w, const struct ig_order* o)
 {
-	uint8_t buf[65536];
+	uint8_t buf[IG_ORDER_RECORD_MAX];
 	struct ig_enc e = { buf, sizeof(buf), 0, 0 };
 	size_t pos = 0, tlen = 0;
 	const char* tname;
@@ -300,14 +337,17 @@ ig_writer_order(struct ig_writer* w, const struct ig_order* o)
 	ig_enc_i64(&e, o->lifted);
 	ig_enc_u16(&e, (uint16_t)o->ntargets);
 	ig_enc_bytes(&e, o->targets, tlen);
-	if(e.overflow || o->ntargets > 0xffff) {
-		snprintf(w->err, sizeof(w->err), "order %s too large", o->id);
+	if(e.overflow || o->ntargets > IG_ORDER_MAX_TARGETS) {
+		snprintf(w->err, sizeof(w->err), "order %s too large (more "
+			"than %d bytes or %d targets)", o->id,
+			IG_ORDER_RECORD_MAX, IG_ORDER_MAX_TARGETS);
 		return 0;
 	}
 	if(!wput(w, IG_DB_ORDER, o->id, strlen(o->id), buf, e.len, 0))
 		return 0;
 	while(ig_order_target_next(o, &pos, &tname, &subtree)) {
-		uint8_t wire[IG_NAME_MAX], key[IG_KEY_MAX], val[80];
+		uint8_t wire[IG_NAME_MAX], key[IG_KEY_MAX],
+			val[IG_ORDER_TARGET_RECORD_MAX];
 		size_t wl, kl, il = strlen(o->id);
 		const char* err;
 		if(!ig_name_from_text(tname, wire, &wl, &err)) {
@@ -334,7 +374,7 @@ int
 ig_writer_range(struct ig_writer* w, enum ig_range_kind kind,
 	const struct ig_range* r, const char* owner)
 {
-	uint8_t key[17], buf[600];
+	uint8_t key[17], buf[IG_RANGE_RECORD_MAX];
 	struct ig_enc e = { buf, sizeof(buf), 0, 0 };
 	key[0] = (uint8_t)kind;
 	memcpy(key + 1, r->last.b, 16);
@@ -370,7 +410,7 @@ int
 ig_writer_redirect_host(struct ig_writer* w, const uint8_t* wire,
 	const char* registrar)
 {
-	uint8_t key[IG_KEY_MAX], buf[600];
+	uint8_t key[IG_KEY_MAX], buf[IG_REDIRECT_HOST_RECORD_MAX];
 	struct ig_enc e = { buf, sizeof(buf), 0, 0 };
 	size_t kl = ig_name_wire_to_key(wire, key, NULL, NULL);
 	ig_enc_str(&e, registrar);
@@ -388,7 +428,7 @@ ig_writer_redirect_host(struct ig_writer* w, const uint8_t* wire,
 int
 ig_writer_registrar(struct ig_writer* w, const struct ig_registrar* r)
 {
-	uint8_t buf[2048];
+	uint8_t buf[IG_REGISTRAR_RECORD_MAX];
 	struct ig_enc e = { buf, sizeof(buf), 0, 0 };
 	ig_enc_str(&e, r->id);
 	ig_enc_str(&e, r->name);
@@ -406,7 +446,7 @@ int
 ig_writer_regdomain(struct ig_writer* w, const uint8_t* wire,
 	const struct ig_regdomain* d)
 {
-	uint8_t key[IG_KEY_MAX], buf[1024];
+	uint8_t key[IG_KEY_MAX], buf[IG_REGDOMAIN_RECORD_MAX];
 	struct ig_enc e = { buf, sizeof(buf), 0, 0 };
 	size_t kl = ig_name_wire_to_key(wire, key, NULL, NULL);
 	ig_enc_u8(&e, (uint8_t)d->flags);
@@ -716,13 +756,15 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 		goto fail;
 	}
 	if(!index_add(w, hex)) goto fail;
-	if((rc = mdb_env_sync(w->env, 1)) != 0) {
+	if(!w->nosync && (rc = mdb_env_sync(w->env, 1)) != 0) {
 		lmdb_fail(w, "sync", rc);
 		goto fail;
 	}
 	mdb_env_close(w->env);
 	w->env = NULL;
-	if(!fsync_path(w->tmp, 0)) {
+	if(!ig_snapshot_file_seal(w->tmp, w->err, sizeof(w->err)))
+		goto fail;
+	if(!w->nosync && !fsync_path(w->tmp, 0)) {
 		snprintf(w->err, sizeof(w->err), "%s: fsync: %s", w->tmp,
 			strerror(errno));
 		goto fail;
@@ -732,7 +774,7 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 			w->tmp, w->path, strerror(errno));
 		goto fail;
 	}
-	dcopy = strdup(w->path);
+	dcopy = w->nosync ? NULL : strdup(w->path);
 	if(dcopy) fsync_path(dirname(dcopy), 1);
 	free(dcopy);
 	if(info) {

@@ -40,9 +40,17 @@ ig_parse_time(const char* s, int64_t* out)
 		off = 0;
 		p++;
 	} else if(*p == '+' || *p == '-') {
-		int hh, mm;
-		if(sscanf(p + 1, "%2d:%2d", &hh, &mm) != 2) return 0;
-		off = (hh * 3600 + mm * 60) * (*p == '-' ? -1 : 1);
+		/* exactly "+HH:MM": sscanf's %2d took "+1:2" (and signs,
+		 * spaces), and the 6 bytes skipped then ran past the end of
+		 * the text (found by tests/fuzz, fuzz_source) */
+		int hh, mm, i;
+		for(i = 1; i <= 5; i++)
+			if(i == 3 ? p[i] != ':' : (p[i] < '0' || p[i] > '9'))
+				return 0;
+		hh = (p[1] - '0') * 10 + (p[2] - '0');
+		mm = (p[4] - '0') * 10 + (p[5] - '0');
+		if(hh > 23 || mm > 59) return 0;
+		off = (long)(hh * 3600 + mm * 60) * (*p == '-' ? -1 : 1);
 		p += 6;
 	}
 	if(*p) return 0;
@@ -54,9 +62,17 @@ ig_parse_time(const char* s, int64_t* out)
 char*
 ig_format_time(int64_t t, char* buf, size_t buflen)
 {
-	time_t tt = (time_t)(t + 8 * 3600);
+	time_t tt;
 	struct tm tm;
-	gmtime_r(&tt, &tm);
-	strftime(buf, buflen, "%Y-%m-%dT%H:%M:%S+08:00", &tm);
+	/* a damaged or hostile time may sit near the ends of int64: no
+	 * signed overflow, and no strftime of a tm that gmtime_r refused */
+	if(t > INT64_MAX - 8 * 3600 || t < INT64_MIN + 8 * 3600) {
+		snprintf(buf, buflen, "?");
+		return buf;
+	}
+	tt = (time_t)(t + 8 * 3600);
+	if(!gmtime_r(&tt, &tm) || strftime(buf, buflen,
+		"%Y-%m-%dT%H:%M:%S+08:00", &tm) == 0)
+		snprintf(buf, buflen, "?");
 	return buf;
 }

@@ -19,7 +19,9 @@
  */
 int ig_parse_time(const char* s, int64_t* out);
 
-/** Format a unix time as ISO 8601 in UTC+8 into buf (32 bytes). */
+/** Format a unix time as ISO 8601 in UTC+8 into buf (32 bytes); "?" for
+ * a time that has no such text (near the ends of int64, a year gmtime
+ * cannot hold, or a text longer than buf).  Any thread. */
 char* ig_format_time(int64_t t, char* buf, size_t buflen);
 
 #endif /* ICPGUARD_TIMEFMT_H */

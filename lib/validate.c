@@ -80,6 +80,89 @@ ig_valid_str(const char* field, const char* v, struct ig_reject* r)
 }
 
 int
+ig_valid_len(const char* field, const char* v, size_t max,
+	struct ig_reject* r)
+{
+	size_t n;
+	if(!v || (n = strlen(v)) <= max) return 1;
+	return ig_reject_set(r, field, "too_long", "%zu bytes, at most %zu",
+		n, max);
+}
+
+int
+ig_valid_blacklist_texts(const char* reason, const char* source,
+	struct ig_reject* r)
+{
+	return ig_valid_len("reason", reason, IG_BLACKLIST_REASON_MAX, r) &&
+		ig_valid_len("source", source, IG_BLACKLIST_SOURCE_MAX, r);
+}
+
+int
+ig_valid_registrar(const char* id, const char* name, struct ig_reject* r)
+{
+	return ig_valid_str("id", id, r) &&
+		ig_valid_len("id", id, IG_REGISTRAR_ID_MAX, r) &&
+		ig_valid_len("name", name, IG_REGISTRAR_NAME_MAX, r);
+}
+
+int
+ig_valid_regdomain(const char* domain, const char* registrar,
+	const char* status, uint8_t* wire, struct ig_reject* r)
+{
+	return ig_valid_name("domain", domain, wire, r) &&
+		ig_valid_str("registrar", registrar, r) &&
+		ig_valid_len("registrar", registrar, IG_REGISTRAR_ID_MAX, r) &&
+		ig_valid_len("status", status, IG_REGDOMAIN_STATUS_MAX, r);
+}
+
+int
+ig_valid_order_texts(const char* id, const char* doc_no,
+	const char* unit, const char* reason, size_t ntargets,
+	struct ig_reject* r)
+{
+	if(!ig_valid_str("id", id, r)) return 0;
+	if(!ig_order_id_ok(id))
+		return ig_reject_set(r, "id", "bad_id", "'%.80s' (want 1-%d "
+			"letters, digits, '-')", id, IG_ORDER_ID_MAX);
+	if(!ig_valid_str("doc_no", doc_no, r) ||
+		!ig_valid_len("doc_no", doc_no, IG_ORDER_DOC_NO_MAX, r) ||
+		!ig_valid_str("unit", unit, r) ||
+		!ig_valid_len("unit", unit, IG_ORDER_UNIT_MAX, r) ||
+		!ig_valid_str("reason", reason, r) ||
+		!ig_valid_len("reason", reason, IG_ORDER_REASON_MAX, r))
+		return 0;
+	if(ntargets == 0 || ntargets > IG_ORDER_MAX_TARGETS)
+		return ig_reject_set(r, "targets", ntargets ? "too_many" :
+			"missing", "%zu targets, want 1 to %d", ntargets,
+			IG_ORDER_MAX_TARGETS);
+	return 1;
+}
+
+int
+ig_valid_order_target(size_t idx, const char* name, char* text,
+	size_t textlen, struct ig_reject* r)
+{
+	uint8_t wire[IG_NAME_MAX];
+	size_t wl;
+	const char* why;
+	if(!name)
+		return ig_reject_set(r, "targets", "bad_name", "entry %zu: "
+			"want a name or {\"name\", \"subtree\"}", idx + 1);
+	if(!ig_name_from_text(name, wire, &wl, &why))
+		return ig_reject_set(r, "targets", "bad_name", "entry %zu "
+			"'%.300s': %s", idx + 1, name, why);
+	if(wire[0] == 0)
+		return ig_reject_set(r, "targets", "root", "entry %zu '%s': "
+			"the root", idx + 1, name);
+	ig_name_wire_to_text(wire, text, textlen);
+	if(strlen(text) > IG_ORDER_TARGET_MAX)
+		return ig_reject_set(r, "targets", "too_long", "entry %zu: "
+			"%zu bytes, at most %d", idx + 1, strlen(text),
+			IG_ORDER_TARGET_MAX);
+	return 1;
+}
+
+int
 ig_valid_tld(const char* text, uint8_t* wire, struct ig_reject* r)
 {
 	if(!ig_valid_name("tld", text, wire, r)) return 0;
@@ -188,6 +271,12 @@ ig_valid_filing(const struct ig_filing_fields* in,
 		return ig_reject_set(r, "subject_type", "bad_subject_type",
 			"'%s' (want enterprise, individual, government, "
 			"institution or other)", in->subject_type);
+	if(!ig_valid_len("number", in->number, IG_FILING_NUMBER_MAX, r) ||
+		!ig_valid_len("subject", in->subject, IG_FILING_SUBJECT_MAX, r)
+		|| !ig_valid_len("province", in->province,
+		IG_FILING_PROVINCE_MAX, r) || !ig_valid_len("provider",
+		in->provider, IG_FILING_PROVIDER_MAX, r))
+		return 0;
 	f->number = in->number;
 	f->status = (enum ig_filing_status)st;
 	f->subject_type = (enum ig_subject_type)ty;
@@ -218,7 +307,7 @@ int
 ig_order_id_ok(const char* id)
 {
 	size_t n = strlen(id), i;
-	if(n == 0 || n > 63) return 0;
+	if(n == 0 || n > IG_ORDER_ID_MAX) return 0;
 	for(i = 0; i < n; i++) {
 		char c = id[i];
 		if(!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||

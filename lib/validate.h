@@ -16,6 +16,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "lib/addr.h"
+#include "lib/limits.h"
 #include "lib/name.h"
 #include "lib/snapshot.h"
 
@@ -60,6 +61,59 @@ int ig_valid_name(const char* field, const char* text, uint8_t* wire,
 
 /** A required non-empty string field. @return 1, or 0 "missing". */
 int ig_valid_str(const char* field, const char* v, struct ig_reject* r);
+
+/**
+ * An optional text field within a length limit (lib/limits.h): NULL or
+ * at most max bytes.  Refused: code "too_long", message "N bytes, at
+ * most MAX".  Every free-text field of every record passes one of these
+ * before it may reach the snapshot writer.
+ * @return 1 good, 0 refused.
+ */
+int ig_valid_len(const char* field, const char* v, size_t max,
+	struct ig_reject* r);
+
+/**
+ * The text fields of a blacklist entry within their limits ("reason",
+ * "source").  @return 1/0.
+ */
+int ig_valid_blacklist_texts(const char* reason, const char* source,
+	struct ig_reject* r);
+
+/**
+ * The fields of a registrar within their limits: id required (at most
+ * IG_REGISTRAR_ID_MAX), name ("name").  @return 1/0.
+ */
+int ig_valid_registrar(const char* id, const char* name,
+	struct ig_reject* r);
+
+/**
+ * A registrar's domain record: the domain is a name, the registrar id is
+ * present and within its limit, the status text within its limit.
+ * @param wire: out, the domain in wire form.  @return 1/0.
+ */
+int ig_valid_regdomain(const char* domain, const char* registrar,
+	const char* status, uint8_t* wire, struct ig_reject* r);
+
+/**
+ * The text fields of an order within their limits (lib/limits.h):
+ * id (a label, see ig_order_id_ok), doc_no, unit and reason required,
+ * 1 to IG_ORDER_MAX_TARGETS targets.  Targets are checked one by one by
+ * the caller (ig_valid_order_target).  @return 1/0.
+ */
+int ig_valid_order_texts(const char* id, const char* doc_no,
+	const char* unit, const char* reason, size_t ntargets,
+	struct ig_reject* r);
+
+/**
+ * One order target: a name, not the root ("targets": "entry N 'NAME':
+ * why").
+ * @param idx: its position, from 0, for the message.
+ * @param text: out, IG_ORDER_TARGET_MAX + 1 bytes or more: the name
+ *	normalised, with its final dot.
+ * @return 1/0.
+ */
+int ig_valid_order_target(size_t idx, const char* name, char* text,
+	size_t textlen, struct ig_reject* r);
 
 /** A filable TLD: a name of one label (field "tld"). @return 1/0. */
 int ig_valid_tld(const char* text, uint8_t* wire, struct ig_reject* r);

@@ -67,12 +67,63 @@ struct walk {
 	int exempt_level;
 	/** that filing */
 	struct ig_filing filing;
+	/** 1 when a delta snapshot holds a record at some ancestor */
+	int layered;
+	/** where it does (index = labels - 1); read only when layered */
+	uint8_t dpresent[IG_LABELS_MAX];
 };
 
-/** walk one name through the name database(s) */
+/**
+ * Lay the delta snapshot d over a name walked in the main snapshot v: at
+ * each ancestor the delta holds, its filing and blacklist flags replace
+ * the main snapshot's (IG_DELTA_FLAGS; the others stay), and the nearest
+ * filing is found again over the merged flags.  A filing the delta hides
+ * may uncover one higher up in v: that one is read from v (one lookup, only
+ * then).
+ */
 static void
-walk_name(struct ig_view* v, struct ig_view* u, const uint8_t* wire,
-	struct walk* w)
+walk_delta(struct ig_view* v, struct ig_view* d, struct walk* w)
+{
+	uint8_t dflags[IG_LABELS_MAX];
+	struct ig_filing df;
+	int dlevel, lvl, top = -1;
+	int nl = w->nl < IG_LABELS_MAX ? w->nl : IG_LABELS_MAX;
+	w->layered = ig_view_walk_layer(d, w->key, w->labelend, nl, dflags,
+		w->dpresent, &df, &dlevel) > 0;
+	if(!w->layered) return;
+	w->any = 0;
+	for(lvl = 0; lvl < nl; lvl++) {
+		if(w->dpresent[lvl])
+			w->flags[lvl] = (uint8_t)((w->flags[lvl] &
+				~IG_DELTA_FLAGS) | (dflags[lvl] & IG_DELTA_FLAGS));
+		w->any |= w->flags[lvl];
+		if(w->flags[lvl] & IG_NAME_FILING) top = lvl;
+	}
+	if(top >= 0 && w->dpresent[top]) {
+		/* the delta's own nearest filing (no deeper level of the
+		 * delta has one, or top would be deeper) */
+		w->filing = df;
+	} else if(top >= 0 && top != w->filing_level &&
+		!(ig_view_name(v, w->key, w->labelend[top], &w->filing) &
+		IG_NAME_FILING)) {
+		top = -1;
+	}
+	w->filing_level = top;
+}
+
+/** the view that holds the records behind flags IG_DELTA_FLAGS at level
+ * lvl of a walked name: the delta where it holds the name, else v */
+static struct ig_view*
+layer_at(struct ig_view* v, struct ig_view* d, const struct walk* w, int lvl)
+{
+	return (d && w->layered && w->dpresent[lvl]) ? d : v;
+}
+
+/** walk one name through the name database(s): the order snapshot u,
+ * the main snapshot v and the delta d over it (u and d may be NULL) */
+static void
+walk_name(struct ig_view* v, struct ig_view* u, struct ig_view* d,
+	const uint8_t* wire, struct walk* w)
 {
 	struct ig_filing uf;
 	int ulevel;
@@ -88,6 +139,8 @@ walk_name(struct ig_view* v, struct ig_view* u, const uint8_t* wire,
 			&uf, &ulevel);
 	w->any = ig_view_walk(v, w->key, w->labelend, w->nl, w->flags,
 		&w->filing, &w->filing_level);
+	w->layered = 0;
+	if(d) walk_delta(v, d, w);
 }
 
 /** copy the ancestor of w with lvl+1 labels into out as a wire name */
@@ -100,12 +153,21 @@ ancestor_wire(const struct walk* w, int lvl, uint8_t* out)
 	memcpy(out, p, ig_name_wire_len(p));
 }
 
-/** start a verdict */
+/** the identity a verdict names when its record comes from view v: the
+ * snapshot's, a delta's naming its base too; the serial is the base's */
+static void
+identity_from(struct ig_view* v, struct ig_verdict* out)
+{
+	const struct ig_snapshot_info* si = ig_snapshot_info(v->snap);
+	out->serial = si->is_delta ? si->base_serial : si->serial;
+	copy_str(out->snapshot, sizeof(out->snapshot), si->ident);
+}
+
+/** start a verdict; v the main snapshot's view, or the delta's over it */
 static void
 verdict_init(struct ig_view* v, const struct ig_facts* f,
 	struct ig_verdict* out)
 {
-	const struct ig_snapshot_info* si = ig_snapshot_info(v->snap);
 	/* not a memset of the whole record (1 KiB, a tenth of a verdict):
 	 * every field is set or its string emptied */
 	out->block = 0;
@@ -115,8 +177,7 @@ verdict_init(struct ig_view* v, const struct ig_facts* f,
 	out->id[0] = 0;
 	out->doc_no[0] = 0;
 	out->detail[0] = 0;
-	out->serial = si->serial;
-	copy_str(out->snapshot, sizeof(out->snapshot), si->ident);
+	identity_from(v, out);
 }
 
 /** set a block verdict about chain name w matched at level lvl */
@@ -131,14 +192,6 @@ block(struct ig_verdict* out, enum ig_reason r, const struct walk* w,
 	return 1;
 }
 
-/** the verdict names the snapshot its record came from */
-static void
-record_from(struct ig_view* v, struct ig_verdict* out)
-{
-	const struct ig_snapshot_info* si = ig_snapshot_info(v->snap);
-	out->serial = si->serial;
-	copy_str(out->snapshot, sizeof(out->snapshot), si->ident);
-}
 
 /** an active order at one level of a chain name, in view v */
 static int
@@ -152,33 +205,36 @@ order_at(struct ig_view* v, struct walk* w, int lvl, int64_t now,
 	copy_str(out->id, sizeof(out->id), o.id);
 	copy_str(out->doc_no, sizeof(out->doc_no), o.doc_no);
 	snprintf(out->detail, sizeof(out->detail), "%s: %s", o.unit, o.reason);
-	record_from(v, out);
+	identity_from(v, out);
 	return block(out, IG_REASON_ORDER, w, lvl);
 }
 
-/** a covering blacklist entry at one level of a chain name, in view v */
+/** a covering blacklist entry at one level of a chain name, in view v;
+ * the verdict names ident's snapshot (the delta's over v names both) */
 static int
-blacklist_at(struct ig_view* v, struct walk* w, int lvl,
-	struct ig_verdict* out)
+blacklist_at(struct ig_view* v, struct ig_view* ident, struct walk* w,
+	int lvl, struct ig_verdict* out)
 {
 	struct ig_blacklist b;
 	if(!ig_view_blacklist(v, w->key, w->labelend[lvl], &b)) return 0;
 	if(!b.subtree && lvl != w->nl - 1) return 0;
 	copy_str(out->detail, sizeof(out->detail), b.reason);
 	copy_str(out->id, sizeof(out->id), b.source);
-	record_from(v, out);
+	identity_from(ident, out);
 	return block(out, IG_REASON_BLACKLIST, w, lvl);
 }
 
 /**
  * rules 1 and 2: an active order (flag IG_NAME_ORDER) or a blacklist entry
- * (IG_NAME_BLACKLIST) on any chain name, in the main snapshot or the
- * order snapshot u
+ * (IG_NAME_BLACKLIST) on any chain name, in the order snapshot u or the
+ * main snapshot v with the delta d over it (orders are never in a delta)
  */
 static int
-rule_listed(struct ig_view* v, struct ig_view* u, struct walk* ws, int n,
-	unsigned flag, int64_t now, struct ig_verdict* out)
+rule_listed(struct ig_view* v, struct ig_view* u, struct ig_view* d,
+	struct walk* ws, int n, unsigned flag, int64_t now,
+	struct ig_verdict* out)
 {
+	struct ig_view* ident = d ? d : v;
 	int i, lvl;
 	for(i = 0; i < n; i++) {
 		if(!((ws[i].any | ws[i].uany) & flag)) continue;
@@ -188,14 +244,17 @@ rule_listed(struct ig_view* v, struct ig_view* u, struct walk* ws, int n,
 					order_at(u, &ws[i], lvl, now, out))
 					return 1;
 				if((ws[i].flags[lvl] & flag) &&
-					order_at(v, &ws[i], lvl, now, out))
+					order_at(v, &ws[i], lvl, now, out)) {
+					if(d) identity_from(d, out);
 					return 1;
+				}
 			} else {
 				if(u && (ws[i].uflags[lvl] & flag) &&
-					blacklist_at(u, &ws[i], lvl, out))
+					blacklist_at(u, u, &ws[i], lvl, out))
 					return 1;
 				if((ws[i].flags[lvl] & flag) &&
-					blacklist_at(v, &ws[i], lvl, out))
+					blacklist_at(layer_at(v, d, &ws[i],
+					lvl), ident, &ws[i], lvl, out))
 					return 1;
 			}
 		}
@@ -307,6 +366,17 @@ rule_redirect(struct ig_view* v, struct walk* ws, int n,
 }
 
 int
+ig_addrs_matter(struct ig_view* v, const struct ig_addr* a, int n)
+{
+	int i;
+	for(i = 0; i < n; i++)
+		if(ig_view_range(v, IG_RANGE_DOMESTIC, &a[i], NULL, NULL) ||
+			ig_view_range(v, IG_RANGE_REDIRECT, &a[i], NULL, NULL))
+			return 1;
+	return 0;
+}
+
+int
 ig_decide(struct ig_view* v, const struct ig_facts* f,
 	const struct ig_policy_opts* o, struct ig_verdict* out)
 {
@@ -314,14 +384,16 @@ ig_decide(struct ig_view* v, const struct ig_facts* f,
 	int n = 1, i, nfiling, lvl;
 	const struct walk* unfiled = NULL;
 
-	verdict_init(v, f, out);
-	walk_name(v, o->urgent, f->qname, &ws[0]);
+	verdict_init(o->delta ? o->delta : v, f, out);
+	walk_name(v, o->urgent, o->delta, f->qname, &ws[0]);
 	for(i = 0; f->answered && i < f->nalias && i < IG_CHAIN_MAX; i++)
-		walk_name(v, o->urgent, f->alias[i], &ws[n++]);
+		walk_name(v, o->urgent, o->delta, f->alias[i], &ws[n++]);
 
-	if(rule_listed(v, o->urgent, ws, n, IG_NAME_ORDER, o->now, out))
+	if(rule_listed(v, o->urgent, o->delta, ws, n, IG_NAME_ORDER, o->now,
+		out))
 		return 1;
-	if(rule_listed(v, o->urgent, ws, n, IG_NAME_BLACKLIST, o->now, out))
+	if(rule_listed(v, o->urgent, o->delta, ws, n, IG_NAME_BLACKLIST,
+		o->now, out))
 		return 1;
 	if(name_exempt(v, &ws[0], &lvl)) {
 		out->reason = IG_REASON_EXEMPT;

@@ -59,6 +59,14 @@ struct ig_policy_opts {
 	 * orders and blacklist entries count as if they were in the main
 	 * snapshot.  NULL: none. */
 	struct ig_view* urgent;
+	/** the delta snapshot over the main one (docs/snapshot.md, "The
+	 * delta layer"): at every name it holds, its filing and blacklist
+	 * entry (or their absence: a removal mark) replace the main
+	 * snapshot's; the verdict then names both (its identity
+	 * "BASE+DELTA").  The caller passes it only when it applies over
+	 * the main snapshot (ig_snapshot_delta_over) and holds names.
+	 * NULL: none. */
+	struct ig_view* delta;
 };
 
 /** what is known about one query */
@@ -108,9 +116,10 @@ struct ig_verdict {
 	char doc_no[160];
 	/** a short note: blacklist reason, "domestic address X", ... */
 	char detail[192];
-	/** snapshot identity "SERIAL-HASH" */
-	char snapshot[40];
-	/** snapshot serial */
+	/** snapshot identity "SERIAL-HASH12", with a delta
+	 * "BASESERIAL-HASH12+SERIAL-HASH12" */
+	char snapshot[IG_SNAPSHOT_IDENT_MAX];
+	/** snapshot serial (the base's when a delta was read too) */
 	uint64_t serial;
 };
 
@@ -124,6 +133,17 @@ struct ig_verdict {
  */
 int ig_decide(struct ig_view* v, const struct ig_facts* f,
 	const struct ig_policy_opts* o, struct ig_verdict* out);
+
+/**
+ * Whether an answer's addresses can change a pending verdict: 1 when one of
+ * them lies in a domestic range or a registrar endpoint range.  For an
+ * answer without aliases, a QNAME that ig_decide found IG_REASON_PENDING
+ * before the answer (same views) passes as IG_REASON_ABROAD when this is 0,
+ * exactly as ig_decide on the answer would say; when it is 1, call
+ * ig_decide for the verdict and its record.  Thread-safe with the calling
+ * thread's own view.
+ */
+int ig_addrs_matter(struct ig_view* v, const struct ig_addr* a, int n);
 
 /** "filed", "exempt", "abroad", "pending", "order", "blacklist",
  * "nofiling", "redirect" */

@@ -5,13 +5,20 @@
 # beside it (loader/bench-bulkload).  Figures, not a test: see
 # docs/loader.md for recorded results.
 #
-#   loader/bench-loader.sh [N]        (run from the build tree; N default 10000000)
+#   loader/bench-loader.sh [--tlds] [N]   (run from the build tree; N default 10000000)
+#
+# --tlds also publishes a tlds feed (the seven filable TLDs of
+# bench/gen-dataset.py) and pulls it before the filings, as a deployment
+# does: the snapshot's name database then holds the TLDs beside the
+# filings (issue 20: they used to defeat the writer's appends).
 #
 # Prints: feed generation time, the full pull+publish wall time and peak
 # RSS (sampled from /proc: anonymous and file-backed), a 1,000-rename
 # delta pull+publish, and the raw bulk load.  Needs nginx (tools/deps) or falls back to file://; about
 # 3 GB of disk in $IG_TMP (default /tmp) for 10 M filings.
 set -u
+tlds=""
+[ "${1:-}" = --tlds ] && { tlds=1; shift; }
 N=${1:-10000000}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -47,6 +54,11 @@ t0=$(date +%s%N)
 awk -v n="$N" 'BEGIN{for(i=1;i<=n;i++) printf "{\"domain\":\"site%d.cn\",\"number\":\"京ICP备%08d号-1\",\"subject\":\"测试主体%d有限公司\",\"subject_type\":\"enterprise\",\"province\":\"京\",\"provider\":\"示例云\",\"approved\":%d}\n", i, 10000000+i, i, 1500000000+i}' >"$W/src/f.jsonl"
 t1=$(date +%s%N)
 pub_keys
+if [ -n "$tlds" ]; then
+	printf 'cn\ncom\nnet\norg\ntop\nxyz\nxn--fiqs8s\n' >"$W/src/tlds.txt"
+	"$ICPGUARD" feed --kind tlds --source "$W/src/tlds.txt" --out "$W/www" \
+		--key "$W/pub.key" --quiet || { echo "bench: tlds feed failed"; exit 1; }
+fi
 /usr/bin/time -f "%e s, peak RSS %M KiB" -o "$W/feed.time" \
 	"$ICPGUARD" feed --kind filings --source "$W/src/f.jsonl" --out "$W/www" \
 	--key "$W/pub.key" --quiet
@@ -65,6 +77,7 @@ fi
 	echo "keep-snapshots: 2"
 	echo "timeout: 600"
 	echo "key: pub $W/pub.pub"
+	[ -n "$tlds" ] && echo "feed: tlds ${url%filings/}tlds/ pub"
 	echo "feed: filings $url pub"
 } >"$W/loader.conf"
 sync

@@ -24,6 +24,7 @@ loader_cfg_defaults(struct loader_cfg* c)
 		"/var/lib/icpguard/loader");
 	c->keep = 5;
 	c->max_shrink = 5;
+	c->delta_max = 100000;
 	c->interval = 300;
 	c->retry_min = 5;
 	c->retry_max = 600;
@@ -155,6 +156,11 @@ apply(struct loader_cfg* c, const char* key, char* v)
 		else return "want stderr or syslog";
 		return NULL;
 	}
+	if(!strcmp(key, "delta-snapshot"))
+		return path_in(v, c->delta_snapshot, sizeof(c->delta_snapshot),
+			1);
+	if(!strcmp(key, "delta-max-records"))
+		return int_in(v, 1, 10000000, &c->delta_max);
 	if(!strcmp(key, "orders-snapshot"))
 		return path_in(v, c->orders_snapshot, sizeof(c->orders_snapshot),
 			1);

@@ -14,7 +14,7 @@
 #include "data/feed.pb-c.h"
 
 /** default configuration file */
-#define LOADER_CONF_DEFAULT "/etc/icpguard/loader.conf"
+#define LOADER_CONF_DEFAULT "/etc/icpguard/icpguard-loader.conf"
 /** most feeds and keys */
 #define LOADER_MAX_FEEDS 8
 #define LOADER_MAX_KEYS 16
@@ -69,6 +69,12 @@ struct loader_cfg {
 	struct loader_key_cfg key[LOADER_MAX_KEYS];
 	/** count */
 	int nkeys;
+	/** the delta snapshot the module reads beside the snapshot ("" :
+	 * every publish writes a whole snapshot); docs/snapshot.md, "The
+	 * delta layer" */
+	char delta_snapshot[1024];
+	/** a delta of more names than this is folded into a new snapshot */
+	int delta_max;
 	/** the order snapshot the module reads ("" : orders off) */
 	char orders_snapshot[1024];
 	/** names of the keys allowed to sign orders */

@@ -260,12 +260,20 @@ payload_cb(const struct fetch_result* r, void* arg)
 			"not modified");
 		return;
 	}
-	snprintf(url, sizeof(url), "%s%s", fc->url, sp ? sp : "");
-	dl_path(L, f, "sig", dest, sizeof(dest));
-	if(!sp || strchr(sp, '/') || !fetch_start(L->base, L->ssl, url, dest,
-		NULL, NULL, L->cfg.timeout, sig_cb, L, err, sizeof(err)))
+	if(!sp || !*sp || strchr(sp, '/') || sp[0] == '.') {
+		/* the reason is known here: say it (err is not set yet) */
 		feed_fail(L, f, "malformed", "latest.json: bad signature "
-			"entry%s%s", sp ? ": " : "", sp ? err : "");
+			"entry '%.200s': %s", sp ? sp : "", !sp ? "missing or "
+			"not a string" : !*sp ? "empty" : sp[0] == '.' ?
+			"starts with '.'" : "a path, want a file name in the "
+			"feed's directory (no '/')");
+		return;
+	}
+	snprintf(url, sizeof(url), "%s%s", fc->url, sp);
+	dl_path(L, f, "sig", dest, sizeof(dest));
+	if(!fetch_start(L->base, L->ssl, url, dest, NULL, NULL,
+		L->cfg.timeout, sig_cb, L, err, sizeof(err)))
+		feed_fail(L, f, "unreachable", "%s: %s", url, err);
 }
 
 /** get the payload of the current plan entry */
@@ -276,8 +284,18 @@ fetch_item(struct loader* L, struct feed_rt* f)
 	json_t* e = json_array_get(f->plan, f->idx);
 	const char* p = json_string_value(json_object_get(e, "path"));
 	char url[2200], dest[2100], err[512];
-	if(!p || strchr(p, '/') || p[0] == '.') {
-		feed_fail(L, f, "malformed", "latest.json: bad file entry");
+	if(!p || !*p || strchr(p, '/') || p[0] == '.') {
+		feed_fail(L, f, "malformed", "latest.json: bad file entry "
+			"'%.200s': %s", p ? p : "", !p ? "missing or not a "
+			"string" : !*p ? "empty" : p[0] == '.' ? "starts with "
+			"'.'" : "a path, want a file name in the feed's "
+			"directory (no '/')");
+		return;
+	}
+	if(json_object_get(e, "serial") && json_integer_value(
+		json_object_get(e, "serial")) < 1) {
+		feed_fail(L, f, "malformed", "latest.json: file entry '%.200s':"
+			" serial is not a positive integer", p);
 		return;
 	}
 	snprintf(url, sizeof(url), "%s%s", fc->url, p);
@@ -321,6 +339,13 @@ latest_cb(const struct fetch_result* r, void* arg)
 		feed_fail(L, f, "malformed", "latest.json is not an icpguard "
 			"feed pointer%s%s", f->latest ? "" : ": ",
 			f->latest ? "" : je.text);
+		return;
+	}
+	if(json_integer_value(json_object_get(f->latest, "serial")) < 1) {
+		/* a cast to unsigned would make -1 the largest serial */
+		feed_fail(L, f, "malformed", "latest.json: serial %lld is not "
+			"a positive integer", (long long)json_integer_value(
+			json_object_get(f->latest, "serial")));
 		return;
 	}
 	kind = json_string_value(json_object_get(f->latest, "kind"));
@@ -416,9 +441,17 @@ publish(struct loader* L)
 	L->last_publish_s = pr.seconds;
 	L->publish_s_sum += pr.seconds;
 	if(pr.seconds > L->publish_s_max) L->publish_s_max = pr.seconds;
-	snprintf(L->publish_msg, sizeof(L->publish_msg), "published %s: "
-		"snapshot %s, %llu records, %.3f s", L->cfg.snapshot,
-		pr.info.ident, (unsigned long long)pr.records, pr.seconds);
+	if(pr.delta)
+		snprintf(L->publish_msg, sizeof(L->publish_msg), "published "
+			"%s: delta snapshot %s, %llu names, %.3f s",
+			L->cfg.delta_snapshot, pr.info.ident,
+			(unsigned long long)pr.records, pr.seconds);
+	else
+		snprintf(L->publish_msg, sizeof(L->publish_msg), "published "
+			"%s: snapshot %s, %llu records, %.3f s%s%.300s",
+			L->cfg.snapshot, pr.info.ident,
+			(unsigned long long)pr.records, pr.seconds,
+			pr.fold[0] ? "; not a delta: " : "", pr.fold);
 	loader_log(L, LOG_NOTICE, "%s", L->publish_msg);
 }
 
@@ -646,11 +679,13 @@ checkconf(struct loader_cfg* c, const char* path)
 	printf("# %s: good\nsnapshot: %s\nstate-dir: %s\npidfile: %s\n"
 		"status-listen: %s\nkeep-snapshots: %d\nmax-shrink: %d%%\n"
 		"poll-interval: %d\nretry-min: %d\nretry-max: %d\ntimeout: %d\n"
-		"log: %s\ntls-ca: %s\nexemptions: %s\n", path, c->snapshot,
+		"log: %s\ntls-ca: %s\nexemptions: %s\ndelta-snapshot: %s\n"
+		"delta-max-records: %d\n", path, c->snapshot,
 		c->state_dir,
 		c->pidfile, c->status_listen, c->keep, c->max_shrink,
 		c->interval, c->retry_min, c->retry_max, c->timeout,
-		c->syslog ? "syslog" : "stderr", c->tls_ca, c->exemptions);
+		c->syslog ? "syslog" : "stderr", c->tls_ca, c->exemptions,
+		c->delta_snapshot, c->delta_max);
 	for(i = 0; i < c->nkeys; i++) {
 		if(!ig_keyring_add(&kr, c->key[i].name, c->key[i].path, err,
 			sizeof(err))) {

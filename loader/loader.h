@@ -121,6 +121,8 @@ struct loader {
 	char publish_msg[2048];
 	/** takedown orders (loader/orders.h), NULL when not configured */
 	struct loader_orders* orders;
+	/** the snapshot in force as /status last verified it whole */
+	struct ig_snapshot_memo status_memo;
 };
 
 /** log a line (stderr or syslog) */

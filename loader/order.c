@@ -204,6 +204,7 @@ ig_order_check(json_t* order, int64_t now, struct ig_order_req* out,
 {
 	const char* op, *id;
 	json_t* tg;
+	struct ig_reject rj;
 	size_t i;
 	memset(out, 0, sizeof(*out));
 	*code = "malformed";
@@ -216,8 +217,8 @@ ig_order_check(json_t* order, int64_t now, struct ig_order_req* out,
 		return 0;
 	if(!ig_order_id_ok(id)) {
 		*code = "bad_field";
-		snprintf(err, errlen, "field 'id': '%s' (want 1-63 letters, "
-			"digits, '-')", id);
+		snprintf(err, errlen, "field 'id': '%.80s' (want 1-%d letters, "
+			"digits, '-')", id, IG_ORDER_ID_MAX);
 		return 0;
 	}
 	snprintf(out->id, sizeof(out->id), "%s", id);
@@ -236,6 +237,21 @@ ig_order_check(json_t* order, int64_t now, struct ig_order_req* out,
 		!(out->unit = req_str(order, "unit", code, err, errlen)) ||
 		!(out->reason = req_str(order, "reason", code, err, errlen)))
 		return 0;
+	tg = json_object_get(order, "targets");
+	if(!json_is_array(tg)) {
+		*code = "bad_field";
+		snprintf(err, errlen, "field 'targets': want a list of 1 to %d "
+			"names", IG_ORDER_MAX_TARGETS);
+		return 0;
+	}
+	if(!ig_valid_order_texts(id, out->doc_no, out->unit, out->reason,
+		json_array_size(tg), &rj)) {
+		*code = strcmp(rj.code, "too_long") == 0 || strcmp(rj.code,
+			"too_many") == 0 ? "too_large" : "bad_field";
+		snprintf(err, errlen, "field '%s': %s", rj.field ? rj.field :
+			"order", rj.msg);
+		return 0;
+	}
 	if(!time_field(order, "effective", now, &out->effective, code, err,
 		errlen) || !time_field(order, "expiry", 0, &out->expiry, code,
 		err, errlen))
@@ -250,19 +266,9 @@ ig_order_check(json_t* order, int64_t now, struct ig_order_req* out,
 		snprintf(err, errlen, "order %s already expired", id);
 		return 0;
 	}
-	tg = json_object_get(order, "targets");
-	if(!json_is_array(tg) || json_array_size(tg) == 0 ||
-		json_array_size(tg) > IG_ORDER_MAX_TARGETS) {
-		*code = "bad_field";
-		snprintf(err, errlen, "field 'targets': want a list of 1 to %d "
-			"names", IG_ORDER_MAX_TARGETS);
-		return 0;
-	}
 	for(i = 0; i < json_array_size(tg); i++) {
 		json_t* t = json_array_get(tg, i);
-		const char* nm = NULL, *why;
-		uint8_t wire[IG_NAME_MAX];
-		size_t wl;
+		const char* nm = NULL;
 		int st = 1;
 		if(json_is_string(t)) nm = json_string_value(t);
 		else if(json_is_object(t)) {
@@ -271,20 +277,13 @@ ig_order_check(json_t* order, int64_t now, struct ig_order_req* out,
 			if(s && !json_is_boolean(s)) nm = NULL;
 			if(s) st = json_is_true(s);
 		}
-		if(!nm) {
-			*code = "bad_field";
-			snprintf(err, errlen, "field 'targets': entry %zu: want a "
-				"name or {\"name\", \"subtree\"}", i + 1);
+		if(!ig_valid_order_target(i, nm, out->target[out->ntargets],
+			sizeof(out->target[0]), &rj)) {
+			*code = strcmp(rj.code, "too_long") == 0 ? "too_large" :
+				"bad_field";
+			snprintf(err, errlen, "field 'targets': %s", rj.msg);
 			return 0;
 		}
-		if(!ig_name_from_text(nm, wire, &wl, &why) || wire[0] == 0) {
-			*code = "bad_field";
-			snprintf(err, errlen, "field 'targets': entry %zu '%s': %s",
-				i + 1, nm, wire[0] == 0 ? "the root" : why);
-			return 0;
-		}
-		ig_name_wire_to_text(wire, out->target[out->ntargets],
-			sizeof(out->target[0]));
 		out->subtree[out->ntargets++] = st;
 	}
 	return 1;

@@ -23,9 +23,7 @@
 #include <jansson.h>
 #include <openssl/evp.h>
 #include "loader/feed.h"
-
-/** most targets one order may name */
-#define IG_ORDER_MAX_TARGETS 256
+#include "lib/limits.h"
 
 /** a validated order message */
 struct ig_order_req {
@@ -38,7 +36,7 @@ struct ig_order_req {
 	/** effective from, expiry (0 none) (add); lift time (lift) */
 	int64_t effective, expiry, at;
 	/** targets (add): normalised text names and subtree flags */
-	char target[IG_ORDER_MAX_TARGETS][256];
+	char target[IG_ORDER_MAX_TARGETS][IG_ORDER_TARGET_MAX + 2];
 	/** subtree flags */
 	int subtree[IG_ORDER_MAX_TARGETS];
 	/** count */
@@ -75,10 +73,14 @@ int ig_order_verify(json_t* envelope, const struct ig_keyring* kr,
 	size_t errlen);
 
 /**
- * Validate an order object (fields, names, times).
+ * Validate an order object (fields, names, times) and check it against
+ * every limit of the snapshot writer (lib/limits.h): an order that passes
+ * can always be written into the order snapshot.
  * @param now: the current time; an add whose expiry has passed is refused
  *	("expired").
- * @param code: out on refusal: "malformed", "bad_field", "expired".
+ * @param code: out on refusal: "malformed", "bad_field", "too_large" (a
+ *	field over its limit; err names the field and the limit),
+ *	"expired".
  * @return 1 good (out filled; strings point into order), 0 refused.
  */
 int ig_order_check(json_t* order, int64_t now, struct ig_order_req* out,

@@ -58,10 +58,17 @@ struct loader_orders {
 	int fd;
 	/** serial of the order snapshot in force */
 	uint64_t serial;
+	/** the journal has entries written but not yet fsynced */
+	int sync_pending;
+	/** that file as last verified whole (the diff of the next publish
+	 * reads it; each file is verified once) */
+	struct ig_snapshot_memo prev_memo;
 	/** trusted order keys */
 	struct ig_keyring keys;
 	/** publish failures since start */
 	uint64_t publish_failures;
+	/** journal entries skipped at start (quarantined) */
+	int quarantined;
 };
 
 /** now in ns */
@@ -146,9 +153,17 @@ apply_msg(struct loader_orders* O, json_t* env, json_t* order,
 	return 1;
 }
 
-/** publish the order snapshot with every order; @return 1/0 */
+/**
+ * Publish the order snapshot with every order.  The journal is the durable
+ * record of an order (fsynced before the answer); the order snapshot is
+ * derived from it and published again at every start, so an order's
+ * publish skips the fsyncs (durable 0): the rename stays atomic, and a
+ * file a power loss left torn is refused by the module (the one before
+ * keeps serving) and replaced at the loader's next start, durably.
+ * @return 1/0.
+ */
 static int
-publish(struct loader* L, char* err, size_t errlen)
+publish(struct loader* L, int durable, char* err, size_t errlen)
 {
 	struct loader_orders* O = L->orders;
 	struct ig_writer* w;
@@ -159,10 +174,12 @@ publish(struct loader* L, char* err, size_t errlen)
 	if(!(w = ig_writer_create(L->cfg.orders_snapshot, (size_t)1 << 30,
 		err, errlen)))
 		return 0;
+	ig_writer_set_durable(w, durable);
+	ig_writer_set_psl(w, 0);
 	for(i = 0; i < O->n && ok; i++) {
 		struct order_entry* e = &O->e[i];
 		struct ig_order o;
-		uint8_t tbuf[65536];
+		uint8_t tbuf[IG_ORDER_TARGETS_BYTES];
 		const char* names[IG_ORDER_MAX_TARGETS];
 		unsigned j;
 		memset(&o, 0, sizeof(o));
@@ -185,8 +202,8 @@ publish(struct loader* L, char* err, size_t errlen)
 			ok = 0;
 		}
 	}
-	if(ok && ig_snapshot_open(L->cfg.orders_snapshot, &prev, perr,
-		sizeof(perr))) {
+	if(ok && ig_snapshot_open_memo(L->cfg.orders_snapshot, &O->prev_memo,
+		&prev, perr, sizeof(perr))) {
 		ok = ig_writer_diff(w, prev);
 		if(!ok) snprintf(err, errlen, "%s", ig_writer_error(w));
 		ig_snapshot_unref(prev);
@@ -218,9 +235,10 @@ publish(struct loader* L, char* err, size_t errlen)
 	return 1;
 }
 
-/** append one message to the journal and fsync; @return 1/0 */
+/** append one message to the journal, not yet synced (journal_sync
+ * before it is acknowledged); @return 1/0 */
 static int
-journal_append(struct loader_orders* O, json_t* env, int64_t received_ns,
+journal_write(struct loader_orders* O, json_t* env, int64_t received_ns,
 	char* err, size_t errlen)
 {
 	json_t* line = json_pack("{s:I,s:O}", "received_ns",
@@ -245,15 +263,86 @@ journal_append(struct loader_orders* O, json_t* env, int64_t received_ns,
 		}
 		off += (size_t)w;
 	}
-	if(fsync(O->fd) != 0) {
-		snprintf(err, errlen, "%.900s: fsync: %s", O->journal,
-			strerror(errno));
-		goto done;
-	}
+	O->sync_pending = 1;
 	ok = 1;
 done:
 	free(t);
 	return ok;
+}
+
+/** fsync what journal_write wrote (nothing to do when it is synced);
+ * until it succeeds, no order is acknowledged.  @return 1/0 */
+static int
+journal_sync(struct loader_orders* O, char* err, size_t errlen)
+{
+	if(!O->sync_pending) return 1;
+	if(fsync(O->fd) != 0) {
+		snprintf(err, errlen, "%.900s: fsync: %s", O->journal,
+			strerror(errno));
+		return 0;
+	}
+	O->sync_pending = 0;
+	return 1;
+}
+
+/** where refused journal entries are copied at start */
+struct quarantine_file {
+	/** the open temporary, NULL until the first entry */
+	FILE* f;
+	/** its path and the final path */
+	char tmp[1200], path[1200];
+};
+
+/**
+ * Skip one journal entry that does not pass the order checks: a log line
+ * naming the journal line and the reason, and a copy of the entry in
+ * STATE_DIR/quarantine/orders.jsonl (rewritten at each start).
+ */
+static void
+quarantine_entry(struct loader* L, struct quarantine_file* q, long ln,
+	const char* code, const char* why, const char* line)
+{
+	struct loader_orders* O = L->orders;
+	json_t* j;
+	char* t;
+	O->quarantined++;
+	loader_log(L, LOG_ERR, "%s:%ld: journal entry quarantined (%s): %s; "
+		"the other orders stay in force", O->journal, ln, code, why);
+	if(!q->f) {
+		snprintf(q->path, sizeof(q->path), "%.1000s/quarantine/"
+			"orders.jsonl", L->cfg.state_dir);
+		snprintf(q->tmp, sizeof(q->tmp), "%.1100s.tmp", q->path);
+		if(!(q->f = fopen(q->tmp, "w"))) {
+			loader_log(L, LOG_WARNING, "%s: %s", q->tmp,
+				strerror(errno));
+			return;
+		}
+	}
+	j = json_pack("{s:s,s:I,s:s,s:s,s:s}", "journal", O->journal,
+		"line", (json_int_t)ln, "code", code, "reason", why, "entry",
+		line);
+	if(j && (t = json_dumps(j, JSON_COMPACT))) {
+		fprintf(q->f, "%s\n", t);
+		free(t);
+	}
+	json_decref(j);
+}
+
+/** finish the quarantine copy (or remove an old one when all is good) */
+static void
+quarantine_close(struct loader* L, struct quarantine_file q)
+{
+	if(!q.f) {
+		char path[1200];
+		snprintf(path, sizeof(path), "%.1000s/quarantine/orders.jsonl",
+			L->cfg.state_dir);
+		(void)unlink(path);
+		return;
+	}
+	if(fclose(q.f) != 0 || rename(q.tmp, q.path) != 0) {
+		loader_log(L, LOG_WARNING, "%s: %s", q.path, strerror(errno));
+		unlink(q.tmp);
+	}
 }
 
 int
@@ -265,6 +354,7 @@ orders_open(struct loader* L, char* err, size_t errlen)
 	size_t cap = 0;
 	long ln = 0;
 	int i, j;
+	struct quarantine_file q = { NULL, "", "" };
 	if(!L->cfg.orders_snapshot[0]) return 1;
 	if(!(O = calloc(1, sizeof(*O)))) {
 		snprintf(err, errlen, "out of memory");
@@ -306,20 +396,28 @@ orders_open(struct loader* L, char* err, size_t errlen)
 			}
 			env = json_object_get(j1, "envelope");
 			order = json_object_get(env, "order");
-			if(ig_order_check(order, json_integer_value(
+			if(!ig_order_check(order, json_integer_value(
 				json_object_get(j1, "received_ns")) /
-				1000000000LL, &req, &code, e2, sizeof(e2)))
-				apply_msg(O, env, order, &req, json_string_value(
-					json_object_get(env, "key_id")) ?
-					json_string_value(json_object_get(env,
-					"key_id")) : "", json_integer_value(
-					json_object_get(j1, "received_ns")),
-					&st, e2, sizeof(e2));
+				1000000000LL, &req, &code, e2, sizeof(e2))) {
+				/* one bad entry (a limit added since it was
+				 * journaled, a damaged line) must not stop the
+				 * loader or the other orders */
+				quarantine_entry(L, &q, ln, code, e2, line);
+				json_decref(j1);
+				continue;
+			}
+			apply_msg(O, env, order, &req, json_string_value(
+				json_object_get(env, "key_id")) ?
+				json_string_value(json_object_get(env,
+				"key_id")) : "", json_integer_value(
+				json_object_get(j1, "received_ns")),
+				&st, e2, sizeof(e2));
 			json_decref(j1);
 		}
 		free(line);
 		fclose(in);
 	}
+	quarantine_close(L, q);
 	if((O->fd = open(O->journal, O_WRONLY | O_APPEND | O_CREAT |
 		O_CLOEXEC, 0640)) < 0) {
 		snprintf(err, errlen, "%.900s: %s", O->journal, strerror(errno));
@@ -328,20 +426,21 @@ orders_open(struct loader* L, char* err, size_t errlen)
 	{
 		struct ig_snapshot* s;
 		char e2[512];
-		if(ig_snapshot_open(L->cfg.orders_snapshot, &s, e2,
-			sizeof(e2))) {
+		if(ig_snapshot_open_memo(L->cfg.orders_snapshot,
+			&O->prev_memo, &s, e2, sizeof(e2))) {
 			O->serial = ig_snapshot_info(s)->serial;
 			ig_snapshot_unref(s);
 		}
 	}
-	/* publish at start: the file may lag the journal after a crash */
-	if(!publish(L, err, errlen)) return 0;
-	for(i = 0; i < O->n; i++) {
-		/* what the journal replay cannot know */
-		if(!O->e[i].published_serial)
-			O->e[i].published_serial = O->serial;
-	}
-	loader_log(L, LOG_NOTICE, "%d orders from %s", O->n, O->journal);
+	/* publish at start: the file may lag the journal after a crash.  A
+	 * failure here (disk full, say) does not stop the loader: the feeds
+	 * still publish, /status counts the orders pending, and the next
+	 * order retries */
+	if(!publish(L, 1, err, errlen))
+		loader_log(L, LOG_ERR, "order snapshot not published at "
+			"start: %s (retried on the next order)", err);
+	loader_log(L, LOG_NOTICE, "%d orders from %s%s", O->n, O->journal,
+		O->quarantined ? " (some entries quarantined, see above)" : "");
 	return 1;
 }
 
@@ -366,6 +465,41 @@ int
 orders_count(struct loader* L)
 {
 	return L->orders ? L->orders->n : 0;
+}
+
+int
+orders_in_force(struct loader* L, time_t now)
+{
+	int i, n = 0;
+	if(!L->orders) return 0;
+	for(i = 0; i < L->orders->n; i++) {
+		struct order_entry* e = &L->orders->e[i];
+		if(e->published_serial && !e->lifted &&
+			e->req.effective <= now &&
+			(!e->req.expiry || e->req.expiry > now))
+			n++;
+	}
+	return n;
+}
+
+int
+orders_pending(struct loader* L)
+{
+	int i, n = 0;
+	if(!L->orders) return 0;
+	for(i = 0; i < L->orders->n; i++) {
+		struct order_entry* e = &L->orders->e[i];
+		if(!e->published_serial || (e->lifted &&
+			!e->lift_published_serial))
+			n++;
+	}
+	return n;
+}
+
+int
+orders_quarantined(struct loader* L)
+{
+	return L->orders ? L->orders->quarantined : 0;
 }
 
 /** an order's record as JSON */
@@ -419,6 +553,32 @@ refuse(struct loader* L, struct evhttp_request* req, int status,
 		"reason", why));
 }
 
+/**
+ * Answer an order message with the order's record, the result text and
+ * whether the order is in force: published in the order snapshot now in
+ * force (for a lift: the lift published).  Status 503 says "not in
+ * force" with error "not_in_force".
+ */
+static void
+reply_entry(struct loader* L, struct evhttp_request* req, int status,
+	const struct order_entry* e, const char* msg)
+{
+	json_t* j = e ? entry_json(e) : json_object();
+	int in_force = e && (e->lifted ? e->lift_published_serial != 0 :
+		e->published_serial != 0);
+	if(status == 503) {
+		json_object_set_new(j, "error", json_string("not_in_force"));
+		json_object_set_new(j, "reason", json_string(msg));
+		in_force = 0;
+	}
+	json_object_set_new(j, "result", json_string(msg));
+	json_object_set_new(j, "in_force", json_boolean(in_force));
+	json_object_set_new(j, "journaled", json_true());
+	json_object_set_new(j, "order_snapshot_serial",
+		json_integer((json_int_t)L->orders->serial));
+	reply_json(req, status, j);
+}
+
 /** POST /orders */
 static void
 intake(struct loader* L, struct evhttp_request* req)
@@ -432,9 +592,12 @@ intake(struct loader* L, struct evhttp_request* req)
 	struct ig_order_req r;
 	const char* code, *key;
 	int64_t rx = now_ns();
-	int status, changed;
-	if(len > 1 << 20) {
-		refuse(L, req, 413, "too_large", "order larger than 1 MiB");
+	int status, changed, published;
+	char perr[1024];
+	if(len > IG_ORDER_BODY_MAX) {
+		snprintf(err, sizeof(err), "order message of %zu bytes, at "
+			"most %d", len, IG_ORDER_BODY_MAX);
+		refuse(L, req, 413, "too_large", err);
 		return;
 	}
 	body = malloc(len + 1);
@@ -456,15 +619,23 @@ intake(struct loader* L, struct evhttp_request* req)
 	}
 	if(!ig_order_check(order, rx / 1000000000LL, &r, &code, err,
 		sizeof(err))) {
-		refuse(L, req, !strcmp(code, "expired") ? 422 : 400, code, err);
+		/* a field over a limit of the order snapshot: refused here,
+		 * before the journal, so it can never stop a publish */
+		refuse(L, req, !strcmp(code, "expired") || !strcmp(code,
+			"too_large") ? 422 : 400, code, err);
 		json_decref(order);
 		json_decref(env);
 		return;
 	}
-	/* decide first, journal second, apply third: nothing is half
-	 * applied and nothing unjournaled is acknowledged */
+	/* decide first, journal second, apply and publish third, sync the
+	 * journal last: nothing is half applied, and nothing is acknowledged
+	 * before its journal entry is on disk.  The publish does not wait
+	 * for the fsync: the order is in force while the disk syncs (a
+	 * crash before the sync loses an order nobody was told about; the
+	 * sender gets no answer and sends it again) */
 	{
 		struct order_entry* e = find(O, r.id);
+		int repeat = 0;
 		if(!r.add && !e) {
 			snprintf(err, sizeof(err), "no order %s to lift", r.id);
 			refuse(L, req, 404, "unknown_order", err);
@@ -480,27 +651,49 @@ intake(struct loader* L, struct evhttp_request* req)
 				refuse(L, req, 409, "id_reused", err);
 				goto done;
 			}
+			repeat = 1;
+		}
+		if(!r.add && e->lifted) repeat = 1;
+		if(repeat) {
+			/* a message the table already holds (a re-send, a
+			 * replay): answered from the table, not journaled
+			 * or fsync'ed again */
+			goto apply;
 		}
 	}
-	if(!journal_append(O, env, rx, err, sizeof(err))) {
+	if(!journal_write(O, env, rx, err, sizeof(err))) {
 		refuse(L, req, 503, "journal", err);
 		goto done;
 	}
+apply:
 	changed = apply_msg(O, env, order, &r, key, rx, &status, msg,
 		sizeof(msg));
-	if(changed && !publish(L, err, sizeof(err)))
-		loader_log(L, LOG_ERR, "order snapshot not published: %s "
-			"(the order is journaled; retried on the next order or "
-			"restart)", err);
-	loader_log(L, LOG_NOTICE, "%s (signed by %s)", msg, key);
-	{
-		struct order_entry* e = find(O, r.id);
-		json_t* j = e ? entry_json(e) : json_object();
-		json_object_set_new(j, "result", json_string(msg));
-		json_object_set_new(j, "order_snapshot_serial",
-			json_integer((json_int_t)O->serial));
-		reply_json(req, status, j);
+	published = !(changed || orders_pending(L)) ||
+		publish(L, 0, perr, sizeof(perr));
+	if(!journal_sync(O, err, sizeof(err))) {
+		/* never acknowledged: the table holds it, a re-send is
+		 * answered once the journal syncs */
+		loader_log(L, LOG_ERR, "order journal not synced: %s (%s not "
+			"acknowledged)", err, r.id);
+		refuse(L, req, 503, "journal", err);
+		goto done;
 	}
+	if(!published) {
+		/* journaled (it survives a restart), but not in force: the
+		 * answer says so plainly, never 200 */
+		char why[2048];
+		loader_log(L, LOG_ERR, "order snapshot not published: %s "
+			"(%s is journaled, NOT in force; retried on the next "
+			"order or restart)", perr, r.id);
+		snprintf(why, sizeof(why), "%s, journaled but NOT in force: "
+			"the order snapshot was not published (%.1000s); "
+			"retried on the next order or restart", msg, perr);
+		reply_entry(L, req, 503, find(O, r.id), why);
+		goto done;
+	}
+	loader_log(L, LOG_NOTICE, "%s (signed by %s%s)", msg, key, changed ?
+		"" : "; not journaled again");
+	reply_entry(L, req, status, find(O, r.id), msg);
 done:
 	json_decref(order);
 	json_decref(env);

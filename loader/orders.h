@@ -11,8 +11,14 @@
  * orders, which the module reads beside the main one, so an order never
  * waits for a rebuild of the filings.  At start the journal is replayed
  * and the order snapshot published again when it lags.
- *   POST /orders          add or lift (the envelope's op); 200 accepted,
- *                         4xx refused with {"error": code, "reason": ...}
+ *   POST /orders          add or lift (the envelope's op); 200 accepted
+ *                         and in force ("in_force": true); 4xx refused
+ *                         with {"error": code, "reason": ...} and nothing
+ *                         journaled (422 "too_large": a field over its
+ *                         limit in lib/limits.h); 503 "not_in_force":
+ *                         journaled, the order snapshot not published
+ *                         A re-sent message already in force is answered
+ *                         200 from the table, not journaled again.
  *   GET  /orders          every order with its execution record
  *   GET  /orders/ID       one order
  * All of it runs in the loader's event loop thread.
@@ -43,5 +49,17 @@ int orders_http_other(struct loader* L, struct evhttp_request* req);
 
 /** Orders in the journal (for /status and /metrics). */
 int orders_count(struct loader* L);
+
+/** Orders in force at now: published, effective, neither lifted nor
+ * expired (the gauge icpguard_loader_orders_in_force of /metrics). */
+int orders_in_force(struct loader* L, time_t now);
+
+/** Orders (adds or lifts) received and journaled but not yet in the
+ * order snapshot in force (for /status and /metrics). */
+int orders_pending(struct loader* L);
+
+/** Journal entries skipped at start because they fail the order checks
+ * (copied to STATE_DIR/quarantine/orders.jsonl). */
+int orders_quarantined(struct loader* L);
 
 #endif /* ICPGUARD_LOADER_ORDERS_H */

@@ -166,13 +166,19 @@ write_exemptions(const struct loader_cfg* cfg, struct ig_writer* w,
 		struct ig_exempt e;
 		int sub = -1, good;
 		if(!row) {
-			ig_reject_set(&rj, NULL, "malformed", "%s", rerr);
+			ig_reject_set(&rj, src.bad_field, "malformed", "%s",
+				rerr);
 			good = 0;
 		} else if((good = ig_valid_name("name", ig_field_str(row,
 			"name"), wire, &rj)) &&
 			(sub = ig_field_bool(row, "subtree", 1)) < 0)
 			good = ig_reject_set(&rj, "subtree", "bad_bool",
 				"not a boolean");
+		/* a note over its limit would fail the writer and with it
+		 * every publish: quarantined like any bad row */
+		if(good && !ig_valid_len("note", ig_field_str(row, "note"),
+			IG_EXEMPT_NOTE_MAX, &rj))
+			good = 0;
 		if(good) {
 			e.subtree = sub;
 			e.note = ig_field_str(row, "note");
@@ -204,6 +210,214 @@ write_exemptions(const struct loader_cfg* cfg, struct ig_writer* w,
 	return 1;
 }
 
+/** the snapshot in force as loader_publish and loader_needs_publish last
+ * verified it whole (its seal): each file is verified once, not at every
+ * cycle (about a second at ten million filings).  The loader's event loop
+ * is one thread. */
+static struct ig_snapshot_memo needs_verified;
+
+/** the delta snapshot as loader_publish and loader_needs_publish last
+ * verified it whole (the previous delta a new one is compared with) */
+static struct ig_snapshot_memo delta_verified;
+
+/** the wall time of a publish since t0 */
+static void
+publish_time(const struct timespec* t0, struct publish_result* out)
+{
+	struct timespec t1;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	out->seconds = (double)(t1.tv_sec - t0->tv_sec) +
+		(double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
+
+/** a feed's serial as a snapshot records it (meta source.KIND), 0 none */
+static uint64_t
+source_serial(struct ig_view* v, Icpguard__Feed__Kind kind)
+{
+	char key[64];
+	const char* m;
+	snprintf(key, sizeof(key), "source.%s", ig_feed_kind_name(kind));
+	m = ig_view_meta(v, key);
+	return m ? strtoull(m, NULL, 10) : 0;
+}
+
+/** does the snapshot carry the serial of every feed of the state */
+static int
+sources_match(struct loader_state* st, struct ig_view* v)
+{
+	int i;
+	for(i = 1; i <= 5; i++) {
+		struct feed_info fi;
+		state_feed_get(st, (Icpguard__Feed__Kind)i, &fi);
+		if(fi.serial != source_serial(v, (Icpguard__Feed__Kind)i))
+			return 0;
+	}
+	return 1;
+}
+
+/**
+ * The delta snapshot at delta-snapshot when it lies over base (verified
+ * whole once per file), else NULL.  Loader thread.
+ * @return one reference owned by the caller, or NULL.
+ */
+static struct ig_snapshot*
+delta_in_force(const struct loader_cfg* cfg, struct ig_snapshot* base)
+{
+	struct ig_snapshot* d;
+	char err[1024];
+	if(access(cfg->delta_snapshot, F_OK) != 0 || !ig_snapshot_open_memo(
+		cfg->delta_snapshot, &delta_verified, &d, err, sizeof(err)))
+		return NULL;
+	if(ig_snapshot_delta_over(d, base)) return d;
+	ig_snapshot_unref(d);
+	return NULL;
+}
+
+/** is the state published by a delta snapshot over base */
+static int
+delta_matches(struct loader_state* st, const struct loader_cfg* cfg,
+	struct ig_snapshot* base)
+{
+	struct ig_snapshot* d;
+	struct ig_view v;
+	int match = 0;
+	if(!cfg->delta_snapshot[0] || !(d = delta_in_force(cfg, base)))
+		return 0;
+	if(ig_view_begin(d, &v)) {
+		match = sources_match(st, &v);
+		ig_view_end(&v);
+	}
+	ig_snapshot_unref(d);
+	return match;
+}
+
+/**
+ * Could a delta snapshot over the snapshot in force (view v) say what the
+ * state holds: the feeds a delta does not carry (registrars, domestic
+ * ranges, TLDs) and the exemptions file are still the ones in v.
+ * @return 1, or 0 with why set.
+ */
+static int
+delta_fits(struct loader_state* st, const struct loader_cfg* cfg,
+	struct ig_view* v, char* why, size_t whylen)
+{
+	static const Icpguard__Feed__Kind other[] = {
+		ICPGUARD__FEED__KIND__REGISTRARS,
+		ICPGUARD__FEED__KIND__DOMESTIC, ICPGUARD__FEED__KIND__TLDS };
+	char id[128];
+	const char* m;
+	size_t i;
+	for(i = 0; i < sizeof(other) / sizeof(other[0]); i++) {
+		struct feed_info fi;
+		state_feed_get(st, other[i], &fi);
+		if(fi.serial != source_serial(v, other[i])) {
+			snprintf(why, whylen, "the %s feed moved",
+				ig_feed_kind_name(other[i]));
+			return 0;
+		}
+	}
+	m = ig_view_meta(v, "source.exemptions");
+	if(!exemptions_id(cfg, id, sizeof(id)) || strcmp(id, m ? m : "")) {
+		snprintf(why, whylen, "the exemptions file changed");
+		return 0;
+	}
+	return 1;
+}
+
+/**
+ * Publish a delta snapshot over base (the snapshot in force) at
+ * delta-snapshot: every change since base from the state's change log,
+ * numbered after the delta over base already there (1 when none), its
+ * changed set against that delta (all its names when none).  Written with
+ * the writer's temporary file, fsync and rename, like any snapshot.
+ * Loader thread.
+ * @return 1 published (out set), 0 failed (err), -1 a delta cannot say it
+ *	(err says why: a whole snapshot is due).
+ */
+static int
+publish_delta(struct loader_state* st, const struct loader_cfg* cfg,
+	struct ig_snapshot* base, struct publish_result* out, char* err,
+	size_t errlen)
+{
+	struct ig_snapshot* pd;
+	struct ig_writer* w;
+	struct ig_view v;
+	uint64_t filings, blacklist, serial = 1;
+	int r, fits;
+	if(!ig_view_begin(base, &v)) {
+		snprintf(err, errlen, "cannot read %s", ig_snapshot_path(base));
+		return -1;
+	}
+	fits = delta_fits(st, cfg, &v, err, errlen);
+	filings = source_serial(&v, ICPGUARD__FEED__KIND__FILINGS);
+	blacklist = source_serial(&v, ICPGUARD__FEED__KIND__BLACKLIST);
+	ig_view_end(&v);
+	if(!fits) return -1;
+	/* count first: a delta over the bound is folded without writing */
+	r = state_write_delta(st, NULL, filings, blacklist,
+		(uint64_t)cfg->delta_max, 0, &out->records, err, errlen);
+	if(r != STATE_DELTA_OK) return r == STATE_DELTA_FAILED ? 0 : -1;
+	pd = delta_in_force(cfg, base);
+	if(pd) serial = ig_snapshot_info(pd)->serial + 1;
+	if(!(w = ig_writer_create(cfg->delta_snapshot, (size_t)4 << 30, err,
+		errlen))) {
+		ig_snapshot_unref(pd);
+		return 0;
+	}
+	r = ig_writer_delta_base(w, ig_snapshot_info(base)) &&
+		ig_writer_meta(w, "source", "icpguard-loader");
+	if(!r) snprintf(err, errlen, "%s", ig_writer_error(w));
+	if(r) r = state_write_delta(st, w, filings, blacklist, UINT64_MAX,
+		pd == NULL, &out->records, err, errlen) == STATE_DELTA_OK;
+	if(r && pd && !(r = ig_writer_diff(w, pd)))
+		snprintf(err, errlen, "%s", ig_writer_error(w));
+	ig_snapshot_unref(pd);
+	if(!r) {
+		ig_writer_abort(w);
+		return 0;
+	}
+	if(!ig_writer_publish(w, serial, &out->info, err, errlen)) return 0;
+	/* the writer's identity names only the delta; readers name both */
+	snprintf(out->info.ident, sizeof(out->info.ident),
+		"%llu-%.12s+%llu-%.12s",
+		(unsigned long long)ig_snapshot_info(base)->serial,
+		ig_snapshot_info(base)->hash, (unsigned long long)serial,
+		out->info.hash);
+	out->delta = 1;
+	return 1;
+}
+
+/**
+ * After a whole snapshot (kept at path) went in force: the change log
+ * forgets what it holds, and an empty delta over the new snapshot
+ * replaces the one over the old (readers ignore a delta over another
+ * snapshot meanwhile, so a crash in between changes no verdict).  A
+ * failure is logged in out->fold; the next cycle tries again
+ * (loader_needs_publish).  Loader thread.
+ */
+static void
+delta_restart(struct loader_state* st, const struct loader_cfg* cfg,
+	const char* path, struct publish_result* out)
+{
+	struct publish_result dr;
+	struct ig_snapshot* s;
+	struct feed_info f, b;
+	char err[1024];
+	state_feed_get(st, ICPGUARD__FEED__KIND__FILINGS, &f);
+	state_feed_get(st, ICPGUARD__FEED__KIND__BLACKLIST, &b);
+	(void)state_prune_changes(st, f.serial, b.serial);
+	if(!ig_snapshot_open(path, &s, err, sizeof(err))) {
+		snprintf(out->fold, sizeof(out->fold), "no empty delta: %.200s",
+			err);
+		return;
+	}
+	memset(&dr, 0, sizeof(dr));
+	if(publish_delta(st, cfg, s, &dr, err, sizeof(err)) != 1)
+		snprintf(out->fold, sizeof(out->fold), "no empty delta: %.200s",
+			err);
+	ig_snapshot_unref(s);
+}
+
 /** drop kept snapshots beyond the newest cfg->keep */
 static void
 prune(const struct loader_cfg* cfg)
@@ -224,7 +438,7 @@ loader_publish(struct loader_state* st, const struct loader_cfg* cfg,
 {
 	struct ig_snapshot* prev = NULL;
 	struct ig_writer* w;
-	struct timespec t0, t1;
+	struct timespec t0;
 	char path[2100], e2[1024];
 	uint64_t serial = 0, *v;
 	size_t n;
@@ -236,9 +450,24 @@ loader_publish(struct loader_state* st, const struct loader_cfg* cfg,
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return 0;
 	}
-	if(access(cfg->snapshot, F_OK) == 0 && !ig_snapshot_open(cfg->snapshot,
-		&prev, e2, sizeof(e2)))
-		prev = NULL; /* unreadable: publish a full change */
+	/* verified (its seal; once per file, see needs_verified): a damaged
+	 * previous snapshot is never walked by the diff, it counts as
+	 * unreadable: publish a full change */
+	if(access(cfg->snapshot, F_OK) == 0 && !ig_snapshot_open_memo(
+		cfg->snapshot, &needs_verified, &prev, e2, sizeof(e2)))
+		prev = NULL;
+	if(prev && cfg->delta_snapshot[0]) {
+		/* only filings and blacklist deltas since the snapshot in
+		 * force: a delta snapshot over it, not a whole one */
+		int r = publish_delta(st, cfg, prev, out, e2, sizeof(e2));
+		if(r >= 0) {
+			if(!r) snprintf(err, errlen, "%s", e2);
+			ig_snapshot_unref(prev);
+			publish_time(&t0, out);
+			return r;
+		}
+		snprintf(out->fold, sizeof(out->fold), "%.200s", e2);
+	}
 	if(prev) serial = ig_snapshot_info(prev)->serial;
 	n = kept_list(cfg, &v);
 	if(n && v[n-1] > serial) serial = v[n-1];
@@ -270,9 +499,8 @@ loader_publish(struct loader_state* st, const struct loader_cfg* cfg,
 		return 0;
 	}
 	prune(cfg);
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	out->seconds = (double)(t1.tv_sec - t0.tv_sec) +
-		(double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	if(cfg->delta_snapshot[0]) delta_restart(st, cfg, path, out);
+	publish_time(&t0, out);
 	return 1;
 }
 
@@ -281,23 +509,30 @@ loader_needs_publish(struct loader_state* st, const struct loader_cfg* cfg)
 {
 	struct ig_snapshot* s;
 	struct ig_view v;
+	struct stat fst;
 	char err[1024];
-	int i, need = 0;
+	int need;
 	if(!state_has_data(st)) return 0;
-	if(!ig_snapshot_open(cfg->snapshot, &s, err, sizeof(err))) return 1;
+	if(stat(cfg->snapshot, &fst) != 0) return 1;
+	/* a snapshot that readers refuse (damaged, or without a seal:
+	 * written by a version before seals) is published again; that is
+	 * what repairs it after an upgrade */
+	if(!ig_snapshot_open_memo(cfg->snapshot, &needs_verified, &s, err,
+		sizeof(err)))
+		return 1;
 	if(!ig_view_begin(s, &v)) {
 		ig_snapshot_unref(s);
 		return 1;
 	}
-	for(i = 1; i <= 5 && !need; i++) {
-		struct feed_info fi;
-		char key[64];
-		const char* m;
-		state_feed_get(st, (Icpguard__Feed__Kind)i, &fi);
-		snprintf(key, sizeof(key), "source.%s",
-			ig_feed_kind_name((Icpguard__Feed__Kind)i));
-		m = ig_view_meta(&v, key);
-		if(fi.serial != (m ? strtoull(m, NULL, 10) : 0)) need = 1;
+	/* the state is published when the snapshot in force carries its
+	 * serials, or the delta snapshot over it does */
+	need = !sources_match(st, &v) && !delta_matches(st, cfg, s);
+	if(!need && cfg->delta_snapshot[0]) {
+		/* no delta over the snapshot in force (a crash came between
+		 * a whole snapshot and its empty delta): publish one */
+		struct ig_snapshot* d = delta_in_force(cfg, s);
+		need = d == NULL;
+		ig_snapshot_unref(d);
 	}
 	if(!need && cfg->exemptions[0]) {
 		char id[128];
@@ -317,8 +552,10 @@ loader_rollback(const struct loader_cfg* cfg, char* msg, size_t msglen)
 	struct ig_snapshot* s;
 	uint64_t cur = UINT64_MAX, *v, to = 0;
 	size_t n, i;
+	int sealed;
 	char path[2100], err[1024];
-	if(ig_snapshot_open(cfg->snapshot, &s, err, sizeof(err))) {
+	if(ig_snapshot_open_verified(cfg->snapshot, &s, &sealed, err,
+		sizeof(err))) {
 		cur = ig_snapshot_info(s)->serial;
 		ig_snapshot_unref(s);
 	}
@@ -333,7 +570,8 @@ loader_rollback(const struct loader_cfg* cfg, char* msg, size_t msglen)
 		return 0;
 	}
 	kept_path(cfg, to, path, sizeof(path));
-	if(!ig_snapshot_open(path, &s, err, sizeof(err))) {
+	/* a kept file put in force again: verified whole first */
+	if(!ig_snapshot_open_verified(path, &s, &sealed, err, sizeof(err))) {
 		snprintf(msg, msglen, "%s", err);
 		return 0;
 	}
@@ -342,6 +580,10 @@ loader_rollback(const struct loader_cfg* cfg, char* msg, size_t msglen)
 		snprintf(msg, msglen, "%s", err);
 		return 0;
 	}
+	/* the delta names the snapshot rolled back from: readers no longer
+	 * lay it over anything; the next publish writes a whole snapshot
+	 * (the change log does not reach back that far) */
+	if(cfg->delta_snapshot[0]) unlink(cfg->delta_snapshot);
 	snprintf(msg, msglen, "rolled back from serial %llu to %llu (%s)",
 		(unsigned long long)cur, (unsigned long long)to, path);
 	return 1;
@@ -371,12 +613,21 @@ loader_cleanup(const struct loader_cfg* cfg)
 	char dir[2048], *base, *slash;
 	snprintf(dir, sizeof(dir), "%s/snapshots", cfg->state_dir);
 	remove_temps(dir, "snapshot-");
+	/* a crash between a publish and its prune leaves one kept
+	 * snapshot too many until the next publish */
+	prune(cfg);
 	snprintf(dir, sizeof(dir), "%s/dl", cfg->state_dir);
 	remove_temps(dir, "");
 	snprintf(dir, sizeof(dir), "%s/quarantine", cfg->state_dir);
 	remove_temps(dir, "");
 	snprintf(dir, sizeof(dir), "%s", cfg->snapshot);
 	if((slash = strrchr(dir, '/'))) {
+		base = slash + 1;
+		*slash = 0;
+		remove_temps(*dir ? dir : "/", base);
+	}
+	snprintf(dir, sizeof(dir), "%s", cfg->delta_snapshot);
+	if(cfg->delta_snapshot[0] && (slash = strrchr(dir, '/'))) {
 		base = slash + 1;
 		*slash = 0;
 		remove_temps(*dir ? dir : "/", base);

@@ -27,10 +27,19 @@ struct publish_result {
 	uint64_t records;
 	/** wall time, seconds */
 	double seconds;
+	/** 1: a delta snapshot was published (info is its identity,
+	 * records its names); 0: a whole snapshot */
+	int delta;
+	/** a whole snapshot though delta-snapshot is set: why ("" none) */
+	char fold[256];
 };
 
 /**
- * Write a snapshot from the state and put it in force.
+ * Write a snapshot from the state and put it in force.  With
+ * delta-snapshot set, when only filings and blacklist deltas (at most
+ * delta-max-records names) came since the snapshot in force, a delta
+ * snapshot over it is published at delta-snapshot instead; otherwise the
+ * whole snapshot (a fold), then an empty delta over it.  Loader thread.
  * @return 1, or 0 with err set (the snapshot in force is unchanged).
  */
 int loader_publish(struct loader_state* st, const struct loader_cfg* cfg,
@@ -52,7 +61,9 @@ int loader_needs_publish(struct loader_state* st,
  */
 int loader_rollback(const struct loader_cfg* cfg, char* msg, size_t msglen);
 
-/** Remove temporaries a crash may have left (downloads, snapshots). */
+/** Remove what a crash may have left: temporaries (downloads,
+ * snapshots) and kept snapshots beyond keep-snapshots.  At start, before
+ * the event loop. */
 void loader_cleanup(const struct loader_cfg* cfg);
 
 #endif /* ICPGUARD_LOADER_PUBLISH_H */

@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <jansson.h>
 #include <lmdb.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -20,9 +21,23 @@
 
 /** record databases, indexed by Feed field number - 10 */
 enum { DB_FILING, DB_REGISTRAR, DB_REGDOMAIN, DB_BLACKLIST, DB_DOMESTIC,
-	DB_TLD, DB_FEED, DB_N };
+	DB_TLD, DB_FEED, DB_CHANGE, DB_N };
 static const char* const db_names[DB_N] = { "filing", "registrar",
-	"regdomain", "blacklist", "domestic", "tld", "feed" };
+	"regdomain", "blacklist", "domestic", "tld", "feed", "change" };
+
+/*
+ * The change log (database "change") says which names a delta snapshot
+ * must hold (docs/snapshot.md, "The delta layer"): name key -> two
+ * little-endian u64, the filings and the blacklist serial whose delta last
+ * changed the name (0: never).  Its floor, key CHANGE_FLOOR (a name key
+ * never starts with 0), holds the two serials from which on the log is
+ * complete: a full feed raises a feed's floor to its serial (it may have
+ * changed anything), and so does pruning after a whole snapshot.  Written in
+ * the transaction that applies the feed, so it never disagrees with the
+ * records.
+ */
+#define CHANGE_FLOOR "\0floor"
+#define CHANGE_FLOOR_LEN 6
 
 /** the state */
 struct loader_state {
@@ -334,7 +349,7 @@ check_record(unsigned field, ProtobufCMessage* m, const struct ig_tldset* t,
 	}
 	case 11: {
 		Icpguard__Feed__Registrar* r = (Icpguard__Feed__Registrar*)m;
-		if(!ig_valid_str("id", r->id, rj)) return 0;
+		if(!ig_valid_registrar(r->id, r->name, rj)) return 0;
 		return ig_valid_endpoints((const char* const*)r->endpoint_ranges,
 			r->n_endpoint_ranges,
 			(const char* const*)r->endpoint_hosts,
@@ -342,16 +357,22 @@ check_record(unsigned field, ProtobufCMessage* m, const struct ig_tldset* t,
 	}
 	case 12: {
 		Icpguard__Feed__RegDomain* d = (Icpguard__Feed__RegDomain*)m;
-		return ig_valid_name("domain", d->domain, wire, rj) &&
-			ig_valid_str("registrar", d->registrar, rj);
+		return ig_valid_regdomain(d->domain, d->registrar, d->status,
+			wire, rj);
 	}
-	case 13:
-		return ig_valid_blacklist_name(
-			((Icpguard__Feed__BlacklistEntry*)m)->name, wire, rj);
+	case 13: {
+		Icpguard__Feed__BlacklistEntry* b =
+			(Icpguard__Feed__BlacklistEntry*)m;
+		return ig_valid_blacklist_name(b->name, wire, rj) &&
+			ig_valid_blacklist_texts(b->reason, b->source, rj);
+	}
 	case 14: {
+		Icpguard__Feed__DomesticRange* d =
+			(Icpguard__Feed__DomesticRange*)m;
 		struct ig_range r;
-		return ig_valid_range("range",
-			((Icpguard__Feed__DomesticRange*)m)->range, &r, rj);
+		return ig_valid_range("range", d->range, &r, rj) &&
+			ig_valid_len("source", d->source, IG_RANGE_OWNER_MAX,
+			rj);
 	}
 	case 15:
 		return ig_valid_tld(((Icpguard__Feed__Tld*)m)->tld, wire, rj);
@@ -439,6 +460,166 @@ drop_map(struct loader_state* s)
 	ig_env_release(s->env);
 }
 
+/** which half of a change log value a feed kind writes: 0 filings, 1
+ * blacklist, -1 a kind a delta snapshot does not carry */
+static int
+change_half(Icpguard__Feed__Kind kind)
+{
+	if(kind == ICPGUARD__FEED__KIND__FILINGS) return 0;
+	if(kind == ICPGUARD__FEED__KIND__BLACKLIST) return 1;
+	return -1;
+}
+
+/** read a change log value (two serials) at key; 0 when absent */
+static int
+change_get(struct loader_state* s, MDB_txn* txn, const void* key,
+	size_t kl, uint64_t* v)
+{
+	MDB_val k, d;
+	v[0] = v[1] = 0;
+	k.mv_data = (void*)key;
+	k.mv_size = kl;
+	if(mdb_get(txn, s->dbi[DB_CHANGE], &k, &d) != 0 || d.mv_size != 16)
+		return 0;
+	memcpy(v, d.mv_data, 16);
+	return 1;
+}
+
+/** write a change log value */
+static int
+change_put(struct loader_state* s, MDB_txn* txn, const void* key,
+	size_t kl, const uint64_t* v)
+{
+	MDB_val k, d;
+	k.mv_data = (void*)key;
+	k.mv_size = kl;
+	d.mv_data = (void*)v;
+	d.mv_size = 16;
+	return mdb_put(txn, s->dbi[DB_CHANGE], &k, &d, 0) == 0;
+}
+
+/** a delta of kind at serial changed the name at key: log it */
+static int
+change_note(struct loader_state* s, MDB_txn* txn, Icpguard__Feed__Kind kind,
+	const uint8_t* key, size_t kl, uint64_t serial)
+{
+	uint64_t v[2];
+	int h = change_half(kind);
+	if(h < 0 || kl == 0) return 1;
+	(void)change_get(s, txn, key, kl, v);
+	v[h] = serial;
+	return change_put(s, txn, key, kl, v);
+}
+
+/** a full feed of kind at serial: the log is complete only from it on */
+static int
+change_floor_raise(struct loader_state* s, MDB_txn* txn,
+	Icpguard__Feed__Kind kind, uint64_t serial)
+{
+	uint64_t v[2];
+	int h = change_half(kind);
+	if(h < 0) return 1;
+	(void)change_get(s, txn, CHANGE_FLOOR, CHANGE_FLOOR_LEN, v);
+	if(v[h] >= serial) return 1;
+	v[h] = serial;
+	return change_put(s, txn, CHANGE_FLOOR, CHANGE_FLOOR_LEN, v);
+}
+
+/** records checked per batch (two threads check a batch, then the
+ * records are stored in file order) */
+#define CHECK_BATCH 8192
+
+/** one record of a batch and what its check found */
+struct checked {
+	/** the record as the reader gave it */
+	const uint8_t* d;
+	/** length */
+	size_t dl;
+	/** Feed field */
+	unsigned field;
+	/** 0 good (key set), 1 refused (rj set), 2 a removal (not checked) */
+	int status;
+	/** the storage key */
+	size_t kl;
+	/** bytes */
+	uint8_t key[IG_FEED_KEY_MAX];
+	/** why it was refused */
+	struct ig_reject rj;
+};
+
+/** a share of a batch for one thread */
+struct check_job {
+	/** records */
+	struct checked* v;
+	/** range */
+	size_t from, to;
+	/** the feed's kind and the filable TLDs (read only) */
+	Icpguard__Feed__Kind kind;
+	/** TLDs */
+	const struct ig_tldset* tlds;
+};
+
+/** check the records of a job: decode, record checks, key; no state is
+ * touched, so two jobs run at once */
+static void*
+check_records(void* arg)
+{
+	struct check_job* j = arg;
+	size_t i;
+	for(i = j->from; i < j->to; i++) {
+		struct checked* c = &j->v[i];
+		ProtobufCMessage* m;
+		const char* kt;
+		c->status = 1;
+		if(c->field == 20 || c->field == 21) {
+			c->status = 2;
+			continue;
+		}
+		if(!field_of_kind(j->kind, c->field)) {
+			ig_reject_set(&c->rj, NULL, "wrong_type", "a record of "
+				"type %u in a %s feed", c->field,
+				ig_feed_kind_name(j->kind));
+			continue;
+		}
+		if(!(m = ig_feed_record_unpack(c->field, c->d, c->dl, &kt))) {
+			ig_reject_set(&c->rj, NULL, "undecodable", "record does "
+				"not decode");
+			continue;
+		}
+		if(!check_record(c->field, m, j->tlds, &c->rj)) {
+			protobuf_c_message_free_unpacked(m, NULL);
+			continue;
+		}
+		if(!ig_feed_key(c->field, kt, c->key, &c->kl)) {
+			protobuf_c_message_free_unpacked(m, NULL);
+			ig_reject_set(&c->rj, NULL, "bad_key", "no usable key");
+			continue;
+		}
+		protobuf_c_message_free_unpacked(m, NULL);
+		c->status = 0;
+	}
+	return NULL;
+}
+
+/** check a batch, the second half in a thread of its own when it pays */
+static void
+check_batch(struct checked* v, size_t n, Icpguard__Feed__Kind kind,
+	const struct ig_tldset* tlds)
+{
+	struct check_job a = { v, 0, n, kind, tlds }, b = a;
+	pthread_t t;
+	if(n >= 1024) {
+		a.to = b.from = n / 2;
+		if(pthread_create(&t, NULL, check_records, &b) == 0) {
+			check_records(&a);
+			pthread_join(t, NULL);
+			return;
+		}
+		a.to = n;
+	}
+	check_records(&a);
+}
+
 int
 state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 	const char* payload, const char* sigfile, const struct apply_opts* o,
@@ -456,6 +637,7 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 	MDB_txn* txn = NULL;
 	FILE* q = NULL;
 	int first, ndb, i, ok = 0, delta, appendable[DB_N];
+	struct checked* batch = NULL;
 	unsigned field;
 	const uint8_t* d;
 	size_t dl;
@@ -491,8 +673,14 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 	if(memcmp(sha, st.sha256, 32) != 0)
 		return refuse(res, "digest_mismatch", "%s: SHA-256 differs "
 			"from the signed one (tampered)", shown);
-	if(!ig_feed_open(&rd, payload, &code, err, sizeof(err)))
-		return refuse(res, code, "%s", err);
+	if(!ig_feed_open(&rd, payload, &code, err, sizeof(err))) {
+		/* the reader names the file it read, here the temporary
+		 * download: name what the operator knows instead (the URL) */
+		size_t pl = strlen(payload);
+		if(strncmp(err, payload, pl) == 0)
+			return refuse(res, code, "%s%s", shown, err + pl);
+		return refuse(res, code, "%s: %s", shown, err);
+	}
 	if(rd.kind != st.kind || rd.serial != st.serial || rd.base != st.base)
 	{
 		refuse(res, "statement_mismatch", "%s: header (kind %d serial "
@@ -536,6 +724,10 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 	}
 	/* 4. the records */
 	res->before = kind_count(s, txn, kind);
+	if(!delta && !change_floor_raise(s, txn, kind, rd.serial)) {
+		refuse(res, "io", "state: cannot write the change log");
+		goto done;
+	}
 	kind_dbs(kind, &first, &ndb);
 	for(i = 0; i < DB_N; i++) appendable[i] = !delta;
 	if(!delta)
@@ -550,80 +742,94 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 		snprintf(qtmp, sizeof(qtmp), "%s.tmp", o->quarantine);
 		q = fopen(qtmp, "w");
 	}
-	while(ig_feed_next(&rd, &field, &d, &dl)) {
-		uint8_t key[IG_FEED_KEY_MAX];
-		size_t kl;
-		struct ig_reject rj;
-		ProtobufCMessage* m;
-		const char* kt;
-		MDB_val k, v;
-		int dup, db;
-		pos++;
-		if(field == 20 || field == 21) {
-			char text[1024];
-			unsigned rf = field == 21 ? 12 : (unsigned)(first + 10);
-			snprintf(text, sizeof(text), "%.*s", (int)(dl < 1000 ?
-				dl : 1000), (const char*)d);
-			if(!delta || !ig_feed_key(rf, text, key, &kl)) {
-				ig_reject_set(&rj, NULL, "bad_removal",
-					"removal '%s' not applicable", text);
+	if(!(batch = malloc(CHECK_BATCH * sizeof(*batch)))) {
+		refuse(res, "io", "out of memory");
+		goto done;
+	}
+	/* records are read and checked a batch at a time (two threads),
+	 * then stored, removed or quarantined in file order */
+	for(;;) {
+		size_t nb = 0, bi;
+		while(nb < CHECK_BATCH && ig_feed_next(&rd, &field, &d, &dl)) {
+			batch[nb].field = field;
+			batch[nb].d = d;
+			batch[nb].dl = dl;
+			nb++;
+		}
+		if(nb == 0) break;
+		check_batch(batch, nb, kind, &tlds);
+		for(bi = 0; bi < nb; bi++) {
+			uint8_t key[IG_FEED_KEY_MAX];
+			size_t kl;
+			struct ig_reject rj;
+			MDB_val k, v;
+			int dup, db;
+			struct checked* c = &batch[bi];
+			field = c->field;
+			d = c->d;
+			dl = c->dl;
+			pos++;
+			if(c->status == 2) {
+				char text[1024];
+				unsigned rf = field == 21 ? 12 :
+					(unsigned)(first + 10);
+				snprintf(text, sizeof(text), "%.*s",
+					(int)(dl < 1000 ? dl : 1000),
+					(const char*)d);
+				if(!delta || !ig_feed_key(rf, text, key, &kl)) {
+					ig_reject_set(&rj, NULL,
+						"bad_removal", "removal '%s' "
+						"not applicable", text);
+					goto reject;
+				}
+				k.mv_data = key;
+				k.mv_size = kl;
+				if(mdb_del(txn, s->dbi[rf - 10], &k, NULL)
+					!= 0 || !change_note(s, txn, kind, key,
+					kl, rd.serial)) {
+					refuse(res, "delta_mismatch", "%s: "
+						"record %llu removes '%s', "
+						"which is not in force: the "
+						"delta does not apply", shown,
+						(unsigned long long)pos, text);
+					goto done;
+				}
+				res->removed++;
+				continue;
+			}
+			if(c->status == 1) {
+				rj = c->rj;
 				goto reject;
 			}
-			k.mv_data = key;
-			k.mv_size = kl;
-			if(mdb_del(txn, s->dbi[rf - 10], &k, NULL) != 0) {
-				refuse(res, "delta_mismatch", "%s: record %llu "
-					"removes '%s', which is not in force: "
-					"the delta does not apply", shown,
-					(unsigned long long)pos, text);
+			db = (int)field - 10;
+			k.mv_data = c->key;
+			k.mv_size = c->kl;
+			v.mv_data = (void*)d;
+			v.mv_size = dl;
+			if(!put_record(txn, s->dbi[db], &k, &v, field == 10 &&
+				!delta, &appendable[db], &dup) || (delta &&
+				!change_note(s, txn, kind, c->key, c->kl,
+				rd.serial))) {
+				refuse(res, "io", "state: cannot store a "
+					"record");
 				goto done;
 			}
-			res->removed++;
+			if(dup) {
+				char t[1024];
+				ig_name_key_to_text(c->key, c->kl, t,
+					sizeof(t));
+				t[strlen(t) - 1] = 0;
+				ig_reject_filed_twice(&rj, t);
+				goto reject;
+			}
+			if(++res->loaded % 1000000 == 0) drop_map(s);
 			continue;
+		reject:
+			res->rejected++;
+			count_code(res, rj.code);
+			quarantine(q, feed, rd.serial, o->origin, pos, NULL,
+				&rj);
 		}
-		if(!field_of_kind(kind, field)) {
-			ig_reject_set(&rj, NULL, "wrong_type", "a record of "
-				"type %u in a %s feed", field, feed);
-			goto reject;
-		}
-		if(!(m = ig_feed_record_unpack(field, d, dl, &kt))) {
-			ig_reject_set(&rj, NULL, "undecodable", "record does "
-				"not decode");
-			goto reject;
-		}
-		if(!check_record(field, m, &tlds, &rj)) {
-			protobuf_c_message_free_unpacked(m, NULL);
-			goto reject;
-		}
-		if(!ig_feed_key(field, kt, key, &kl)) {
-			protobuf_c_message_free_unpacked(m, NULL);
-			ig_reject_set(&rj, NULL, "bad_key", "no usable key");
-			goto reject;
-		}
-		protobuf_c_message_free_unpacked(m, NULL);
-		db = (int)field - 10;
-		k.mv_data = key;
-		k.mv_size = kl;
-		v.mv_data = (void*)d;
-		v.mv_size = dl;
-		if(!put_record(txn, s->dbi[db], &k, &v, field == 10 && !delta,
-			&appendable[db], &dup)) {
-			refuse(res, "io", "state: cannot store a record");
-			goto done;
-		}
-		if(dup) {
-			char t[1024];
-			ig_name_key_to_text(key, kl, t, sizeof(t));
-			t[strlen(t) - 1] = 0;
-			ig_reject_filed_twice(&rj, t);
-			goto reject;
-		}
-		if(++res->loaded % 1000000 == 0) drop_map(s);
-		continue;
-	reject:
-		res->rejected++;
-		count_code(res, rj.code);
-		quarantine(q, feed, rd.serial, o->origin, pos, NULL, &rj);
 	}
 	res->after = kind_count(s, txn, kind);
 	/* 5. whole-feed checks */
@@ -664,6 +870,7 @@ done:
 	}
 	ig_tldset_free(&tlds);
 	ig_feed_close(&rd);
+	free(batch);
 	return ok;
 }
 
@@ -675,6 +882,183 @@ unpack(unsigned field, const MDB_val* v)
 {
 	const char* kt;
 	return ig_feed_record_unpack(field, v->mv_data, v->mv_size, &kt);
+}
+
+/** write a stored filing record (unpacked) at a wire name */
+static int
+write_filing(struct ig_writer* w, const uint8_t* wire, ProtobufCMessage* m)
+{
+	Icpguard__Feed__Filing* r = (void*)m;
+	struct ig_filing f;
+	memset(&f, 0, sizeof(f));
+	f.status = (enum ig_filing_status)ig_filing_status_parse(r->status);
+	f.subject_type = (enum ig_subject_type)ig_subject_type_parse(
+		r->subject_type);
+	f.approved = r->approved;
+	f.number = r->number;
+	f.subject = r->subject;
+	f.province = r->province;
+	f.provider = r->provider;
+	return ig_writer_filing(w, wire, &f);
+}
+
+/** write a stored blacklist record (unpacked) at a wire name */
+static int
+write_blacklist(struct ig_writer* w, const uint8_t* wire, ProtobufCMessage* m)
+{
+	Icpguard__Feed__BlacklistEntry* r = (void*)m;
+	struct ig_blacklist b;
+	b.subtree = r->subtree;
+	b.added = r->added;
+	b.reason = r->reason;
+	b.source = r->source;
+	return ig_writer_blacklist(w, wire, &b);
+}
+
+/** meta source.KIND: each feed's serial in the state */
+static int
+write_sources(struct loader_state* s, MDB_txn* txn, struct ig_writer* w,
+	char* err, size_t errlen)
+{
+	MDB_cursor* c;
+	MDB_val k, v;
+	int rc, ok = 1;
+	if(mdb_cursor_open(txn, s->dbi[DB_FEED], &c) != 0) {
+		snprintf(err, errlen, "state: cannot read");
+		return 0;
+	}
+	for(rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0 && ok;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		char mk[128], mv[32];
+		json_t* j = json_loadb(v.mv_data, v.mv_size, 0, NULL);
+		snprintf(mk, sizeof(mk), "source.%.*s", (int)(k.mv_size < 64 ?
+			k.mv_size : 64), (const char*)k.mv_data);
+		snprintf(mv, sizeof(mv), "%lld", (long long)json_integer_value(
+			json_object_get(j, "serial")));
+		json_decref(j);
+		if(!(ok = ig_writer_meta(w, mk, mv)))
+			snprintf(err, errlen, "%s", ig_writer_error(w));
+	}
+	mdb_cursor_close(c);
+	return ok;
+}
+
+/**
+ * The records a delta snapshot holds at one changed name: the override
+ * (a removal mark when the state has neither), then the state's filing
+ * and blacklist entry there, if any.
+ */
+static int
+write_delta_name(struct loader_state* s, MDB_txn* txn, struct ig_writer* w,
+	const MDB_val* key, int mark_changed)
+{
+	static const int dbs[2] = { DB_FILING, DB_BLACKLIST };
+	uint8_t wire[IG_NAME_MAX];
+	int i;
+	key_to_wire(key->mv_data, key->mv_size, wire);
+	if(!ig_writer_delta_name(w, wire)) return 0;
+	for(i = 0; i < 2; i++) {
+		MDB_val k = *key, v;
+		ProtobufCMessage* m;
+		int good;
+		if(mdb_get(txn, s->dbi[dbs[i]], &k, &v) != 0) continue;
+		if(!(m = unpack((unsigned)dbs[i] + 10, &v))) continue;
+		good = i == 0 ? write_filing(w, wire, m) :
+			write_blacklist(w, wire, m);
+		protobuf_c_message_free_unpacked(m, NULL);
+		if(!good) return 0;
+	}
+	return !mark_changed || ig_writer_changed(w, wire, 1);
+}
+
+int
+state_write_delta(struct loader_state* s, struct ig_writer* w,
+	uint64_t filings, uint64_t blacklist, uint64_t max, int mark_changed,
+	uint64_t* names, char* err, size_t errlen)
+{
+	MDB_txn* txn;
+	MDB_cursor* c = NULL;
+	MDB_val k, v;
+	uint64_t floor[2], n = 0;
+	int rc, ret = STATE_DELTA_FAILED;
+	*names = 0;
+	if(!env_ready(s) || mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0) {
+		snprintf(err, errlen, "state: cannot begin a transaction");
+		return STATE_DELTA_FAILED;
+	}
+	(void)change_get(s, txn, CHANGE_FLOOR, CHANGE_FLOOR_LEN, floor);
+	if(filings < floor[0] || blacklist < floor[1]) {
+		snprintf(err, errlen, "the change log does not reach back "
+			"to serials %llu (filings) / %llu (blacklist): a full "
+			"feed or a whole snapshot came since",
+			(unsigned long long)filings,
+			(unsigned long long)blacklist);
+		ret = STATE_DELTA_FULL;
+		goto done;
+	}
+	if(mdb_cursor_open(txn, s->dbi[DB_CHANGE], &c) != 0) {
+		snprintf(err, errlen, "state: cannot read the change log");
+		goto done;
+	}
+	for(rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		uint64_t at[2];
+		if(v.mv_size != 16 || ((uint8_t*)k.mv_data)[0] == 0) continue;
+		memcpy(at, v.mv_data, 16);
+		if(at[0] <= filings && at[1] <= blacklist) continue;
+		if(++n > max) {
+			snprintf(err, errlen, "more than %llu names changed",
+				(unsigned long long)max);
+			ret = STATE_DELTA_LARGE;
+			goto done;
+		}
+		if(w && !write_delta_name(s, txn, w, &k, mark_changed)) {
+			snprintf(err, errlen, "%s", ig_writer_error(w));
+			goto done;
+		}
+	}
+	if(w && !write_sources(s, txn, w, err, errlen)) goto done;
+	*names = n;
+	ret = STATE_DELTA_OK;
+done:
+	if(c) mdb_cursor_close(c);
+	mdb_txn_abort(txn);
+	return ret;
+}
+
+int
+state_prune_changes(struct loader_state* s, uint64_t filings,
+	uint64_t blacklist)
+{
+	MDB_txn* txn;
+	MDB_cursor* c;
+	MDB_val k, v;
+	uint64_t floor[2];
+	int rc;
+	if(!env_ready(s) || mdb_txn_begin(s->env, NULL, 0, &txn) != 0)
+		return 0;
+	if(mdb_cursor_open(txn, s->dbi[DB_CHANGE], &c) != 0) {
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	for(rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
+		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
+		uint64_t at[2];
+		if(v.mv_size != 16 || ((uint8_t*)k.mv_data)[0] == 0) continue;
+		memcpy(at, v.mv_data, 16);
+		if(at[0] <= filings && at[1] <= blacklist &&
+			mdb_cursor_del(c, 0) != 0)
+			break;
+	}
+	mdb_cursor_close(c);
+	(void)change_get(s, txn, CHANGE_FLOOR, CHANGE_FLOOR_LEN, floor);
+	if(floor[0] < filings) floor[0] = filings;
+	if(floor[1] < blacklist) floor[1] = blacklist;
+	if(!change_put(s, txn, CHANGE_FLOOR, CHANGE_FLOOR_LEN, floor)) {
+		mdb_txn_abort(txn);
+		return 0;
+	}
+	return mdb_txn_commit(txn) == 0;
 }
 
 int
@@ -692,9 +1076,12 @@ state_write_snapshot(struct loader_state* s, struct ig_writer* w,
 		snprintf(err, errlen, "state: cannot begin a transaction");
 		return 0;
 	}
-	/* TLDs first (they are a part of the name database), then the
-	 * filings in key order, which the writer appends */
-	static const int order[] = { DB_TLD, DB_FILING, DB_BLACKLIST,
+	/* the filings first, in key order, which the writer appends; then
+	 * the TLDs (a part of the name database too; a handful of inserts).
+	 * TLDs first made every filing key below the last TLD's key ("\x0axn--
+	 * fiqs8s" above all of cn, com, ...) miss the append and fall back to
+	 * an insert: a third more time and half-empty pages (issue 20) */
+	static const int order[] = { DB_FILING, DB_TLD, DB_BLACKLIST,
 		DB_REGDOMAIN, DB_REGISTRAR, DB_DOMESTIC };
 	for(db = 0; db < 6; db++) {
 		int d = order[db];
@@ -719,27 +1106,9 @@ state_write_snapshot(struct loader_state* s, struct ig_writer* w,
 			}
 			if(!(m = unpack(field, &v))) continue;
 			if(d == DB_FILING) {
-				Icpguard__Feed__Filing* r = (void*)m;
-				struct ig_filing f;
-				memset(&f, 0, sizeof(f));
-				f.status = (enum ig_filing_status)
-					ig_filing_status_parse(r->status);
-				f.subject_type = (enum ig_subject_type)
-					ig_subject_type_parse(r->subject_type);
-				f.approved = r->approved;
-				f.number = r->number;
-				f.subject = r->subject;
-				f.province = r->province;
-				f.provider = r->provider;
-				good = ig_writer_filing(w, wire, &f);
+				good = write_filing(w, wire, m);
 			} else if(d == DB_BLACKLIST) {
-				Icpguard__Feed__BlacklistEntry* r = (void*)m;
-				struct ig_blacklist b;
-				b.subtree = r->subtree;
-				b.added = r->added;
-				b.reason = r->reason;
-				b.source = r->source;
-				good = ig_writer_blacklist(w, wire, &b);
+				good = write_blacklist(w, wire, m);
 			} else if(d == DB_REGDOMAIN) {
 				Icpguard__Feed__RegDomain* r = (void*)m;
 				struct ig_regdomain rd;
@@ -803,22 +1172,7 @@ state_write_snapshot(struct loader_state* s, struct ig_writer* w,
 		snprintf(err, errlen, "%s", ig_writer_error(w));
 		goto fail;
 	}
-	/* the feed serials */
-	if(mdb_cursor_open(txn, s->dbi[DB_FEED], &c) != 0) goto fail_db;
-	for(rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
-		rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
-		char mk[128], mv[32];
-		json_t* j = json_loadb(v.mv_data, v.mv_size, 0, NULL);
-		snprintf(mk, sizeof(mk), "source.%.*s", (int)(k.mv_size < 64 ?
-			k.mv_size : 64), (const char*)k.mv_data);
-		snprintf(mv, sizeof(mv), "%lld", (long long)json_integer_value(
-			json_object_get(j, "serial")));
-		json_decref(j);
-		if(!ig_writer_meta(w, mk, mv)) {
-			snprintf(err, errlen, "%s", ig_writer_error(w));
-			goto fail;
-		}
-	}
+	if(!write_sources(s, txn, w, err, errlen)) goto fail;
 	ok = 1;
 	if(counts) *counts = n;
 	goto fail;

@@ -135,4 +135,48 @@ int state_write_snapshot(struct loader_state* s, struct ig_writer* w,
 /** 1 when any feed has a serial (there is something to publish) */
 int state_has_data(struct loader_state* s);
 
+/** what state_write_delta found */
+enum state_delta_result {
+	/** written (or counted) */
+	STATE_DELTA_OK = 1,
+	/** an error (err set) */
+	STATE_DELTA_FAILED = 0,
+	/** a full filings or blacklist feed came since (or the change log
+	 * was pruned past the serials): only a whole snapshot says what
+	 * changed */
+	STATE_DELTA_FULL = -1,
+	/** more names changed than max */
+	STATE_DELTA_LARGE = -2
+};
+
+/**
+ * Write a delta snapshot's names (docs/snapshot.md, "The delta layer"):
+ * every name whose filing or blacklist entry a delta changed after the
+ * given feed serials (those of the snapshot the delta goes over), each as
+ * an override with the state's filing and blacklist entry there (a removal
+ * mark when it has neither), and meta source.KIND with the state's serials.
+ * The names come from the change log the state keeps while applying
+ * deltas (database "change", written in the same transaction).
+ * @param w: the delta's writer (ig_writer_delta_base done), or NULL to
+ *	count only.
+ * @param max: more names than this: STATE_DELTA_LARGE.
+ * @param mark_changed: also put every name into the changed set (with its
+ *	subtree): for a delta with no earlier one over the same snapshot.
+ * @param names: the names written.
+ * @return enum state_delta_result.  Same thread as the state.
+ */
+int state_write_delta(struct loader_state* s, struct ig_writer* w,
+	uint64_t filings, uint64_t blacklist, uint64_t max, int mark_changed,
+	uint64_t* names, char* err, size_t errlen);
+
+/**
+ * A whole snapshot at these filings and blacklist serials is in force: the
+ * change log forgets what it holds, and a delta is possible only over it
+ * (or a later one) from now on.  @return 1/0 (a failure only leaves the
+ * log longer).  Same thread as the state.
+ */
+int state_prune_changes(struct loader_state* s, uint64_t filings,
+	uint64_t blacklist);
+
+
 #endif /* ICPGUARD_LOADER_STATE_H */

@@ -21,7 +21,9 @@ live_info(struct loader* L, struct ig_snapshot_info* out, char* err,
 	size_t errlen)
 {
 	struct ig_snapshot* s;
-	if(!ig_snapshot_open(L->cfg.snapshot, &s, err, errlen)) return 0;
+	if(!ig_snapshot_open_memo(L->cfg.snapshot, &L->status_memo, &s, err,
+		errlen))
+		return 0;
 	*out = *ig_snapshot_info(s);
 	ig_snapshot_unref(s);
 	return 1;
@@ -79,14 +81,16 @@ status_cb(struct evhttp_request* req, void* arg)
 			"rejected", codes_json(f->rej, f->nrej),
 			"refused", codes_json(f->refused, f->nrefused)));
 	}
-	j = json_pack("{s:s,s:i,s:I,s:o,s:{s:I,s:I,s:I,s:f,s:s},s:o,s:i,s:i}",
+	j = json_pack("{s:s,s:i,s:I,s:o,s:{s:I,s:I,s:I,s:f,s:s},s:o,s:i,s:i,"
+		"s:i}",
 		"version", PACKAGE_VERSION, "pid", (int)getpid(), "started",
 		(json_int_t)L->started, "snapshot", snap, "publish",
 		"count", (json_int_t)L->publishes, "failures",
 		(json_int_t)L->publish_failures, "last", (json_int_t)
 		L->last_publish, "last_seconds", L->last_publish_s, "message",
-		L->publish_msg, "feeds", feeds, "orders_pending", 0, "orders",
-		orders_count(L));
+		L->publish_msg, "feeds", feeds, "orders_pending",
+		orders_pending(L), "orders", orders_count(L),
+		"orders_quarantined", orders_quarantined(L));
 	text = j ? json_dumps(j, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
 	json_decref(j);
 	if(!b || !text) {
@@ -140,13 +144,20 @@ metrics_cb(struct evhttp_request* req, void* arg)
 		"icpguard_loader_publish_max_duration_seconds %.6f\n"
 		"# HELP icpguard_loader_orders_pending Orders received, not yet published.\n"
 		"# TYPE icpguard_loader_orders_pending gauge\n"
-		"icpguard_loader_orders_pending 0\n",
+		"icpguard_loader_orders_pending %d\n"
+		"# HELP icpguard_loader_orders_quarantined Journal entries skipped at start.\n"
+		"# TYPE icpguard_loader_orders_quarantined gauge\n"
+		"icpguard_loader_orders_quarantined %d\n"
+		"# HELP icpguard_loader_orders_in_force Orders published, in effect, not lifted or expired.\n"
+		"# TYPE icpguard_loader_orders_in_force gauge\n"
+		"icpguard_loader_orders_in_force %d\n",
 		live ? (unsigned long long)si.serial : 0ULL,
 		live ? (long long)(now - si.created) : -1LL,
 		(unsigned long long)L->publishes,
 		(unsigned long long)L->publish_failures, L->publish_s_sum,
 		(unsigned long long)L->publishes, L->last_publish_s,
-		L->publish_s_max);
+		L->publish_s_max, orders_pending(L), orders_quarantined(L),
+		orders_in_force(L, now));
 	evbuffer_add_printf(b,
 		"# HELP icpguard_loader_feed_serial Serial in force per feed.\n"
 		"# TYPE icpguard_loader_feed_serial gauge\n"

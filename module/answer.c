@@ -14,6 +14,7 @@
  */
 #include "config.h"
 #include "module/icpguard.h"
+#include "common/policy_text.h"
 #include "util/log.h"
 #include "util/net_help.h"
 #include "util/config_file.h"
@@ -26,7 +27,6 @@
 #include "sldns/rrdef.h"
 #include "sldns/sbuffer.h"
 #include "sldns/pkthdr.h"
-#include <stdarg.h>
 #include <string.h>
 
 /** the marker suffix of the SOA RNAME */
@@ -44,57 +44,20 @@ rr_rdata(struct ub_packed_rrset_key* k, size_t i, size_t* len)
 	return d->rr_data[i] + 2;
 }
 
-/** length of an uncompressed wire name within max bytes, 0 if bad */
-static size_t
-wire_len(const uint8_t* p, size_t max)
-{
-	size_t n = 0;
-	while(n < max) {
-		uint8_t l = p[n];
-		if(l > 63) return 0;
-		n += 1 + (size_t)l;
-		if(l == 0) return n <= max ? n : 0;
-	}
-	return 0;
-}
-
-/** add SVCB/HTTPS ipv4hint and ipv6hint addresses */
-static void
-svcb_hints(const uint8_t* rd, size_t len, struct ig_facts* f,
-	struct ig_addr* addrs)
-{
-	size_t pos, tl;
-	if(len < 3) return;
-	if(!(tl = wire_len(rd + 2, len - 2))) return;
-	pos = 2 + tl;
-	while(pos + 4 <= len) {
-		uint16_t key = (uint16_t)(rd[pos] << 8 | rd[pos+1]);
-		uint16_t vl = (uint16_t)(rd[pos+2] << 8 | rd[pos+3]);
-		size_t i;
-		pos += 4;
-		if(pos + vl > len) return;
-		if(key == 4) { /* ipv4hint */
-			for(i = 0; i + 4 <= vl && f->naddr < IG_ADDR_MAX; i += 4)
-				ig_addr_from_v4(&addrs[f->naddr++], rd + pos + i);
-		} else if(key == 6) { /* ipv6hint */
-			for(i = 0; i + 16 <= vl && f->naddr < IG_ADDR_MAX;
-				i += 16)
-				ig_addr_from_v6(&addrs[f->naddr++], rd + pos + i);
-		}
-		pos += vl;
-	}
-}
-
 int
-icpguard_answer_has_alias(const struct reply_info* rep)
+icpguard_answer_kinds(const struct reply_info* rep)
 {
 	size_t i;
+	int k = 0;
 	for(i = 0; i < rep->an_numrrsets; i++) {
 		uint16_t t = ntohs(rep->rrsets[i]->rk.type);
 		if(t == LDNS_RR_TYPE_CNAME || t == LDNS_RR_TYPE_DNAME)
-			return 1;
+			k |= IG_ANSWER_ALIAS;
+		else if(t == LDNS_RR_TYPE_A || t == LDNS_RR_TYPE_AAAA ||
+			t == LDNS_RR_TYPE_SVCB || t == LDNS_RR_TYPE_HTTPS)
+			k |= IG_ANSWER_ADDR;
 	}
-	return 0;
+	return k;
 }
 
 void
@@ -119,7 +82,7 @@ icpguard_facts(struct query_info* qinfo, struct reply_info* rep,
 			if(ntohs(k->rk.type) != LDNS_RR_TYPE_CNAME ||
 				query_dname_compare(k->rk.dname, cur) != 0)
 				continue;
-			if((rd = rr_rdata(k, 0, &len)) && wire_len(rd, len))
+			if((rd = rr_rdata(k, 0, &len)) && ig_wire_name_len(rd, len))
 				next = rd;
 		}
 		for(i = 0; i < an && !next; i++) {
@@ -130,7 +93,7 @@ icpguard_facts(struct query_info* qinfo, struct reply_info* rep,
 				!dname_strict_subdomain_c(cur, k->rk.dname))
 				continue;
 			if(!(rd = rr_rdata(k, 0, &len)) ||
-				!(tl = wire_len(rd, len)))
+				!(tl = ig_wire_name_len(rd, len)))
 				continue;
 			/* prefix of cur above the DNAME owner, then target */
 			cl = ig_name_wire_len(cur);
@@ -160,14 +123,11 @@ icpguard_facts(struct query_info* qinfo, struct reply_info* rep,
 			else if(t == LDNS_RR_TYPE_AAAA && len == 16)
 				ig_addr_from_v6(&addrs[f->naddr++], rd);
 			else if(t == LDNS_RR_TYPE_SVCB || t == LDNS_RR_TYPE_HTTPS)
-				svcb_hints(rd, len, f, addrs);
+				ig_svcb_hints(rd, len, addrs, &f->naddr,
+					IG_ADDR_MAX);
 		}
 	}
 }
-
-/** the RRset flag bit of the policy RRs (Unbound's own flags are the
- * low bits and 0x80000000, util/data/packed_rrset.h) */
-#define ICPGUARD_RRSET_POLICY 0x40000000u
 
 /** one rrset with one RR, allocated in the region */
 static struct ub_packed_rrset_key*
@@ -325,9 +285,9 @@ icpguard_policy_mark(struct reply_info* rep, struct icpguard_mark* mark)
 		size_t len, ml, rl;
 		if(ntohs(k->rk.type) != LDNS_RR_TYPE_SOA) continue;
 		if(!(rd = rr_rdata(k, 0, &len))) continue;
-		if(!(ml = wire_len(rd, len))) continue;
+		if(!(ml = ig_wire_name_len(rd, len))) continue;
 		rname = rd + ml;
-		if(!(rl = wire_len(rname, len - ml)) || ml + rl + 20 > len)
+		if(!(rl = ig_wire_name_len(rname, len - ml)) || ml + rl + 20 > len)
 			continue;
 		if(rl < MARKER_LEN + 2 || memcmp(rname + rl - MARKER_LEN,
 			marker, MARKER_LEN) != 0)
@@ -344,27 +304,17 @@ icpguard_policy_mark(struct reply_info* rep, struct icpguard_mark* mark)
 	return 0;
 }
 
-/** vsnprintf that may cut the text short */
-static void ede_text(char* buf, size_t len, const char* fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-static void
-ede_text(char* buf, size_t len, const char* fmt, ...)
-{
-	va_list ap;
-	va_start(ap, fmt);
-	(void)vsnprintf(buf, len, fmt, ap);
-	va_end(ap);
-}
-
 /** the EDE of a policy answer into a memo slot: the reason and order id
- * from the SOA RNAME, code and text, and the order's document number
- * looked up in the calling thread's views */
+ * from the SOA RNAME, code and text (common/policy_text.c), and the
+ * order's document number looked up in the calling thread's views */
 static void
 policy_ede(struct icpguard_env* ie, const struct icpguard_mark* mark,
 	struct icpguard_ede_memo* m)
 {
 	char match[1024];
 	const uint8_t* p = mark->rname;
+	struct ig_order o;
+	int found = 0;
 	/* REASON[.ORDER-ID] before the marker (icpguard_policy_mark checked
 	 * that the RNAME ends in it) */
 	label_copy(m->reason, sizeof(m->reason), p);
@@ -376,23 +326,13 @@ policy_ede(struct icpguard_env* ie, const struct icpguard_mark* mark,
 	m->doc_no[0] = 0;
 	/* the EDE text is bounded (a long name or order is cut short) */
 	if(!strcmp(m->reason, "order")) {
-		struct ig_view* u = NULL, *v = icpguard_view(ie, &u);
-		struct ig_order o;
-		m->code = 16; /* Censored */
-		if(m->id[0] && ((u && ig_view_order(u, m->id, &o)) ||
-			(v && ig_view_order(v, m->id, &o)))) {
-			ede_text(m->text, sizeof(m->text), "icpguard: order %s "
-				"%s (%s; %s) %s snapshot %u", m->id, o.doc_no,
-				o.unit, o.reason, match, mark->serial);
-			ede_text(m->doc_no, sizeof(m->doc_no), "%s", o.doc_no);
-		} else ede_text(m->text, sizeof(m->text), "icpguard: order "
-				"%s %s snapshot %u", m->id, match, mark->serial);
-	} else {
-		m->code = 15; /* Blocked */
-		ede_text(m->text, sizeof(m->text), "icpguard: %s %s snapshot %u",
-			m->reason, match, mark->serial);
+		struct ig_view* u = NULL, *v = icpguard_view(ie, &u, NULL);
+		if((found = ig_policy_order_find(u, v, m->id, &o)))
+			snprintf(m->doc_no, sizeof(m->doc_no), "%s", o.doc_no);
 	}
-	icpguard_audit_texts_set(&m->audit, m->reason, m->id, m->doc_no);
+	m->code = ig_policy_ede(m->reason, m->id, match, mark->serial,
+		found ? &o : NULL, m->text, sizeof(m->text));
+	ig_audit_texts_set(&m->audit, m->reason, m->id, m->doc_no);
 	m->snap_gen = 0;
 }
 

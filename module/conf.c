@@ -68,9 +68,8 @@ parse_uint(const char* v, long lo, long hi, long* out)
 	return NULL;
 }
 
-/** apply one key; returns NULL or the reason it is bad */
-static const char*
-apply(struct icpguard_cfg* cfg, const char* key, const char* v)
+const char*
+icpguard_cfg_set(struct icpguard_cfg* cfg, const char* key, const char* v)
 {
 	long n;
 	const char* e;
@@ -85,6 +84,14 @@ apply(struct icpguard_cfg* cfg, const char* key, const char* v)
 		if(strlen(v) >= sizeof(cfg->orders_snapshot))
 			return "path too long";
 		snprintf(cfg->orders_snapshot, sizeof(cfg->orders_snapshot),
+			"%s", v);
+		return NULL;
+	}
+	if(!strcmp(key, "delta-snapshot")) {
+		if(*v && *v != '/') return "want an absolute path";
+		if(strlen(v) >= sizeof(cfg->delta_snapshot))
+			return "path too long";
+		snprintf(cfg->delta_snapshot, sizeof(cfg->delta_snapshot),
 			"%s", v);
 		return NULL;
 	}
@@ -169,9 +176,11 @@ apply(struct icpguard_cfg* cfg, const char* key, const char* v)
 		return NULL;
 	}
 	if(!strcmp(key, "strict-cache")) {
-		if(!strcmp(v, "all")) cfg->strict_cache = 1;
-		else if(!strcmp(v, "unfiled")) cfg->strict_cache = 0;
-		else return "want all or unfiled";
+		/* obsolete: the module no longer changes Unbound's caching
+		 * (docs/module.md); accepted so that old files still load */
+		if(strcmp(v, "all") && strcmp(v, "unfiled"))
+			return "want all or unfiled";
+		cfg->strict_cache_given = 1;
 		return NULL;
 	}
 	if(!strcmp(key, "audit-socket")) {
@@ -222,7 +231,7 @@ apply(struct icpguard_cfg* cfg, const char* key, const char* v)
 static const char*
 apply_pair(void* ctx, const char* key, char* v)
 {
-	return apply((struct icpguard_cfg*)ctx, key, v);
+	return icpguard_cfg_set((struct icpguard_cfg*)ctx, key, v);
 }
 
 int

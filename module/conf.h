@@ -33,6 +33,9 @@ struct icpguard_cfg {
 	char snapshot[1024];
 	/** order snapshot file ("" none) */
 	char orders_snapshot[1024];
+	/** delta snapshot file ("" none): docs/snapshot.md, "The delta
+	 * layer" */
+	char delta_snapshot[1024];
 	/** per-order hit counts written here ("" off) */
 	char order_stats[1024];
 	/** module counters written here, Prometheus text ("" off) */
@@ -57,9 +60,8 @@ struct icpguard_cfg {
 	int poll_ms;
 	/** log each block */
 	int log_blocks;
-	/** 1: the module caches every answer itself ("all"); 0: only those
-	 * of names that are not filed or exempt ("unfiled") */
-	int strict_cache;
+	/** the obsolete key strict-cache was given (it is ignored) */
+	int strict_cache_given;
 	/** dnstap audit to a Unix socket path ("" off) */
 	char audit_socket[256];
 	/** dnstap audit to a TCP address ("" off) and port */
@@ -86,6 +88,16 @@ void icpguard_cfg_defaults(struct icpguard_cfg* cfg);
  */
 int icpguard_cfg_read(const char* path, struct icpguard_cfg* cfg, char* err,
 	size_t errlen);
+
+/**
+ * Set one key from its text, as a configuration file line would (the
+ * Knot module reads its audit-* keys through this, so they mean the same).
+ * @param cfg: the configuration changed (the caller's; any thread).
+ * @return NULL, or the reason the value is bad ("want ADDRESS@PORT");
+ *	"unknown key" for a key the module does not have.
+ */
+const char* icpguard_cfg_set(struct icpguard_cfg* cfg, const char* key,
+	const char* v);
 
 /** The configuration path: $ICPGUARD_CONF or the default. */
 const char* icpguard_cfg_path(void);

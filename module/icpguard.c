@@ -18,6 +18,7 @@
 #include "util/data/msgreply.h"
 #include "services/cache/dns.h"
 #include "services/mesh.h"
+#include "iterator/iter_utils.h"
 #include "sldns/rrdef.h"
 #include "sldns/pkthdr.h"
 #include <stdlib.h>
@@ -26,14 +27,41 @@
 
 /** per-query state, in the query region */
 struct icpguard_qstate {
-	/** 1: the module saw this state arrive and took over caching */
-	int owned;
 	/** 1: before resolution the QNAME was filed or exempt (and not
 	 * blocked); an answer without aliases cannot change that */
 	int qname_passes;
-	/** the snapshot generation that verdict was taken on */
+	/** 1: before resolution the QNAME was unfiled and not blocked
+	 * (pending: the answer's addresses decide); an answer with neither
+	 * aliases nor addresses cannot block it (NXDOMAIN, NODATA, MX ...) */
+	int qname_pending;
+	/** no_cache_store as the state had it when it first reached the
+	 * module: a blocked internal lookup sets it for the validator above,
+	 * clear() puts it back (a restart from the validator) */
+	int started_no_cache_store;
+	/** the module set no_cache_store */
+	int set_no_cache_store;
+	/** the snapshot generation the arrival verdict was taken on */
 	unsigned long generation;
+	/** 1: the answer was decided (on arrival or on the answer), at
+	 * generation decided_gen (read before the views) */
+	int decided;
+	/** see decided */
+	unsigned long decided_gen;
 };
+
+/** the module's state of a query, made in its region when missing (an
+ * iterator sub-query reaches the module only on its way back) */
+static struct icpguard_qstate*
+qstate_of(struct module_qstate* qstate, int id)
+{
+	struct icpguard_qstate* mq = qstate->minfo[id];
+	if(mq) return mq;
+	mq = regional_alloc_zero(qstate->region, sizeof(*mq));
+	if(!mq) return NULL;
+	mq->started_no_cache_store = qstate->no_cache_store;
+	qstate->minfo[id] = mq;
+	return mq;
+}
 
 /** the module state of a query's environment */
 static struct icpguard_env*
@@ -43,12 +71,20 @@ env_of(struct module_env* env, int id)
 	return de ? (struct icpguard_env*)de->dyn_env : NULL;
 }
 
-/** is the query subject to policy: a client waits for it, or a prefetch */
+/**
+ * Is the query subject to policy: a client waits for it, it is a prefetch,
+ * or it is a top-level state (no other state waits for it: a client query
+ * whose client left, or a prefetch with no leeway).  The others are
+ * internal lookups: the iterator's name-server addresses, the validator's
+ * DNSKEY and DS queries.
+ */
 static int
 subject_to_policy(struct module_qstate* qstate)
 {
-	return (qstate->mesh_info && qstate->mesh_info->reply_list) ||
-		qstate->prefetch_leeway != 0;
+	if(qstate->prefetch_leeway != 0) return 1;
+	if(!qstate->mesh_info) return 0;
+	return qstate->mesh_info->reply_list != NULL ||
+		(!qstate->is_valrec && qstate->mesh_info->super_set.count == 0);
 }
 
 /**
@@ -90,23 +126,26 @@ log_verdict(struct icpguard_env* ie, struct module_qstate* qstate,
 /** decide on the facts; 1 when the answer must become a policy answer */
 static int
 decide(struct icpguard_env* ie, struct module_qstate* qstate,
-	struct ig_view* view, struct ig_view* urgent, struct ig_facts* f,
-	struct ig_verdict* v, const char* when)
+	struct ig_view* view, struct ig_view* urgent, struct ig_view* delta,
+	struct ig_facts* f, struct ig_verdict* v, const char* when)
 {
 	struct ig_policy_opts po;
+	/* every field: those the module does not set (delta) must be 0 */
+	memset(&po, 0, sizeof(po));
 	po.scope = ie->cfg.scope;
 	po.chain = ie->cfg.chain;
 	po.now = (int64_t)time(NULL);
 	po.urgent = urgent;
+	po.delta = delta;
 	ig_decide(view, f, &po, v);
 	atomic_fetch_add(&ie->stats.verdicts[v->reason], 1);
 	log_verdict(ie, qstate, v, when);
-	if(v->block && ie->cfg.monitor && ie->audit.iothr) {
-		struct icpguard_audit_policy pol;
-		struct icpguard_audit_texts tx;
+	if(v->block && ie->cfg.monitor && ig_audit_on(&ie->audit)) {
+		struct ig_audit_policy pol;
+		struct ig_audit_texts tx;
 		struct mesh_reply* r = qstate->mesh_info ?
 			qstate->mesh_info->reply_list : NULL;
-		icpguard_audit_texts_set(&tx, ig_reason_name(v->reason), v->id,
+		ig_audit_texts_set(&tx, ig_reason_name(v->reason), v->id,
 			v->doc_no);
 		pol.texts = &tx;
 		pol.match = v->match[0] ? v->match : v->name;
@@ -122,14 +161,30 @@ decide(struct icpguard_env* ie, struct module_qstate* qstate,
 	return v->block && !ie->cfg.monitor;
 }
 
-/** store the message the module returns in the message cache */
+/**
+ * Store a policy answer in the message cache, over the raw answer the
+ * iterator may have stored for the same query (unchecked, so no client was
+ * served it from the cache).  Honours forward-no-cache and stub-no-cache:
+ * under those the iterator stored nothing and the module stores nothing
+ * either.  Worker thread.
+ */
 static void
 store_answer(struct module_qstate* qstate, struct dns_msg* msg)
 {
+	uint8_t* dpname = NULL;
+	size_t dpnamelen = 0;
+	if(iter_stub_fwd_no_cache(qstate, &qstate->qinfo, &dpname,
+		&dpnamelen))
+		return;
 	if(!dns_cache_store(qstate->env, &qstate->qinfo, msg->rep, 0,
 		qstate->prefetch_leeway, 0, qstate->region,
-		qstate->query_flags, qstate->qstarttime))
+		qstate->query_flags, qstate->qstarttime)) {
 		log_err("icpguard: out of memory storing an answer");
+		/* no raw answer may stay behind for a later lookup */
+		msg_cache_remove(qstate->env, qstate->qinfo.qname,
+			qstate->qinfo.qname_len, qstate->qinfo.qtype,
+			qstate->qinfo.qclass, qstate->query_flags);
+	}
 }
 
 /** answer with the policy message for v and finish */
@@ -150,32 +205,34 @@ answer_policy(struct icpguard_env* ie, struct module_qstate* qstate,
 }
 
 /**
- * A query arrives (new, or pass from a module below).  Every state that
- * starts at this module (event new) is a client query or a prefetch of
- * one: it is subject to policy whether or not a client waits for it now
- * (a prefetch's leeway can be 0).
+ * A query arrives: event pass from the validator above (or new, for a
+ * stack without one in front).  The verdict that needs no answer (order,
+ * blacklist, scope all) is taken at once for queries subject to policy;
+ * a block is answered here and nothing goes upstream.  Otherwise the
+ * query passes on untouched: the iterator and the validator cache what
+ * they learn exactly as they do without the module.
  */
 static void
 operate_arrive(struct icpguard_env* ie, struct module_qstate* qstate,
-	int id, int is_new)
+	int id)
 {
-	struct icpguard_qstate* mq = qstate->minfo[id];
-	struct ig_view* view, *urgent;
+	struct icpguard_qstate* mq = qstate_of(qstate, id);
+	struct ig_view* view, *urgent, *delta;
 	if(!mq) {
-		mq = regional_alloc_zero(qstate->region, sizeof(*mq));
-		if(!mq) {
-			qstate->ext_state[id] = module_error;
-			return;
-		}
-		qstate->minfo[id] = mq;
+		qstate->ext_state[id] = module_error;
+		return;
 	}
+	mq->qname_passes = 0;
+	mq->qname_pending = 0;
+	mq->decided = 0;
 	view = NULL;
 	/* the generation before the views: if a swap lands in between, the
 	 * answer's fast path (operate_done) sees a newer one and decides
 	 * again, never the other way round */
 	mq->generation = atomic_load(&ie->generation);
-	if((is_new || subject_to_policy(qstate)) &&
-		!(view = icpguard_view(ie, &urgent)) && view_failed(ie)) {
+	if(subject_to_policy(qstate) &&
+		!(view = icpguard_view(ie, &urgent, &delta)) &&
+		view_failed(ie)) {
 		qstate->ext_state[id] = module_error;
 		return;
 	}
@@ -184,115 +241,148 @@ operate_arrive(struct icpguard_env* ie, struct module_qstate* qstate,
 		struct ig_verdict v;
 		memset(&f, 0, sizeof(f));
 		f.qname = qstate->qinfo.qname;
-		if(decide(ie, qstate, view, urgent, &f, &v,
+		if(decide(ie, qstate, view, urgent, delta, &f, &v,
 			"before resolution")) {
+			mq->decided = 1;
+			mq->decided_gen = mq->generation;
 			answer_policy(ie, qstate, id, &v);
 			return;
 		}
 		mq->qname_passes = (v.reason == IG_REASON_FILED ||
 			v.reason == IG_REASON_EXEMPT);
-		/* the module stores what it returns; the iterator and the
-		 * validator must not cache the raw answer.  With strict-cache
-		 * "unfiled", a filed or exempt QNAME keeps the iterator's
-		 * caching (its answers are blocked only through an alias, and
-		 * then the module overwrites the cached answer at once) */
-		if(ie->cfg.strict_cache || (v.reason != IG_REASON_FILED &&
-			v.reason != IG_REASON_EXEMPT)) {
-			mq->owned = 1;
-			qstate->no_cache_store = 1;
-		}
+		mq->qname_pending = (v.reason == IG_REASON_PENDING);
 	}
 	qstate->ext_state[id] = module_wait_module;
 }
 
-/** the answer comes back from the modules below */
+/**
+ * The answer comes back from the iterator.  It has cached what it learnt
+ * (referrals, glue, the answer itself unchecked: a cache hit of an
+ * unchecked message goes through the modules); the validator above stores
+ * the final answer when it is done.  A blocked answer is replaced by the
+ * policy answer, which the module stores and the validator leaves alone
+ * (already validated).  An allowed answer is left exactly as it is.
+ */
 static void
 operate_done(struct icpguard_env* ie, struct module_qstate* qstate, int id)
 {
-	struct icpguard_qstate* mq = qstate->minfo[id];
-	int owned = mq && mq->owned;
-	struct ig_view* view, *urgent;
+	struct icpguard_qstate* mq;
+	struct ig_view* view, *urgent, *delta;
 	struct ig_facts f;
 	struct ig_verdict v;
 	struct ig_addr addrs[IG_ADDR_MAX];
 	uint8_t names[IG_CHAIN_MAX][IG_NAME_MAX];
-	int rcode;
+	int rcode, subject;
+	unsigned long gen;
 
 	qstate->ext_state[id] = module_finished;
 	if(qstate->return_rcode != LDNS_RCODE_NOERROR || !qstate->return_msg ||
 		!qstate->return_msg->rep)
-		return; /* SERVFAIL and friends pass unchanged, uncached */
+		return; /* SERVFAIL and friends pass unchanged */
 	rcode = FLAGS_GET_RCODE(qstate->return_msg->rep->flags);
-	if(rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN) {
-		if(owned) store_answer(qstate, qstate->return_msg);
+	if(rcode != LDNS_RCODE_NOERROR && rcode != LDNS_RCODE_NXDOMAIN)
+		return;
+	if(!(mq = qstate_of(qstate, id))) {
+		qstate->ext_state[id] = module_error;
 		return;
 	}
-	/* a filed (or exempt) QNAME whose answer has no alias: addresses do
-	 * not matter for filed names, and the orders and blacklist were
-	 * checked on arrival against the same snapshots; decided before
-	 * anything else is read, it is most of the cache misses */
-	if(mq && mq->qname_passes && (owned || subject_to_policy(qstate)) &&
-		mq->generation == atomic_load(&ie->generation) &&
-		!icpguard_answer_has_alias(qstate->return_msg->rep)) {
-		atomic_fetch_add(&ie->stats.verdicts[IG_REASON_FILED], 1);
-		if(owned) store_answer(qstate, qstate->return_msg);
-		return;
-	}
-	if(!(view = icpguard_view(ie, &urgent))) {
-		if(view_failed(ie)) {
-			qstate->ext_state[id] = module_error;
+	subject = subject_to_policy(qstate);
+	/* read before the views, like the arrival's: clear() retires an
+	 * answer decided on a snapshot that has been replaced since */
+	gen = atomic_load(&ie->generation);
+	mq->decided = 1;
+	mq->decided_gen = gen;
+	/* decided on arrival against the same snapshots (orders, blacklist,
+	 * the QNAME's filing), when the answer adds no name and nothing the
+	 * verdict reads: a filed (or exempt) QNAME without an alias
+	 * (addresses do not matter for filed names), or an unfiled one with
+	 * neither alias nor address (a nonexistent name, NODATA: no
+	 * domestic address, no redirect endpoint).  Most cache misses. */
+	if(subject && mq->generation == gen &&
+		(mq->qname_passes || mq->qname_pending)) {
+		int k = icpguard_answer_kinds(qstate->return_msg->rep);
+		if(mq->qname_passes && !(k & IG_ANSWER_ALIAS)) {
+			atomic_fetch_add(&ie->stats.verdicts[IG_REASON_FILED],
+				1);
 			return;
 		}
-		if(owned) store_answer(qstate, qstate->return_msg);
+		if(mq->qname_pending && k == 0) {
+			atomic_fetch_add(&ie->stats.verdicts[IG_REASON_ABROAD],
+				1);
+			return;
+		}
+	}
+	if(!(view = icpguard_view(ie, &urgent, &delta))) {
+		if(view_failed(ie))
+			qstate->ext_state[id] = module_error;
 		return;
 	}
 	icpguard_facts(&qstate->qinfo, qstate->return_msg->rep, &f, addrs,
 		names);
-	if(!owned && !subject_to_policy(qstate)) {
-		/* an internal lookup (a name server's address): it keeps its
-		 * answer, but a blocked name must not stay in the message
-		 * cache where a client would get it without the module */
+	/* an unfiled QNAME pending on arrival, an answer without alias whose
+	 * addresses are neither domestic nor registrar endpoints: it passes
+	 * (lib/verdict.h, ig_addrs_matter); most unfiled foreign names */
+	if(subject && mq->qname_pending && mq->generation == gen &&
+		f.nalias == 0 && !ig_addrs_matter(view, f.addr, f.naddr)) {
+		atomic_fetch_add(&ie->stats.verdicts[IG_REASON_ABROAD], 1);
+		return;
+	}
+	if(!subject) {
+		/* an internal lookup (a name server's address, a DNSKEY): it
+		 * keeps its answer, but a blocked name must not stay in the
+		 * message cache where a client would get it without the
+		 * module: the iterator's unchecked copy goes, and the
+		 * validator above is told not to store its own */
 		struct ig_policy_opts po = { ie->cfg.scope, ie->cfg.chain,
-			(int64_t)time(NULL), urgent };
+			(int64_t)time(NULL), urgent, delta };
 		ig_decide(view, &f, &po, &v);
-		if(v.block)
+		if(v.block) {
+			qstate->no_cache_store = 1;
+			mq->set_no_cache_store = 1;
 			msg_cache_remove(qstate->env, qstate->qinfo.qname,
 				qstate->qinfo.qname_len, qstate->qinfo.qtype,
 				qstate->qinfo.qclass, qstate->query_flags);
+		}
 		return;
 	}
-	if(decide(ie, qstate, view, urgent, &f, &v, "on the answer")) {
+	if(decide(ie, qstate, view, urgent, delta, &f, &v, "on the answer"))
 		answer_policy(ie, qstate, id, &v);
-		return;
-	}
-	if(owned) store_answer(qstate, qstate->return_msg);
 }
 
 /**
- * Is there a validator after this module (number id) in module-config?
- * The module depends on it: Unbound's workers answer a cached message
- * without any module unless it is unchecked while a validator is loaded
- * (env->need_to_validate), and the iterator caches what it resolves on the
- * way (an alias target, a name server's address) unchecked.  Without a
- * validator those answers reach clients undecided from the cache.
+ * Where the module sits in module-config: it must come after a validator
+ * and before the iterator ("validator dynlib iterator").  The validator
+ * above stores each allowed answer when it has validated it, after the
+ * module decided; the iterator below caches the raw answer unchecked, and
+ * Unbound's workers answer an unchecked message from the cache only
+ * through the modules while a validator is loaded.  With the module in
+ * front of the validator, the validator would store a raw answer before
+ * the module saw it.
+ * @return NULL when the place is right, else what is wrong.
  */
-static int
-validator_follows(struct module_env* env, int id)
+static const char*
+stack_problem(struct module_env* env, int id)
 {
 	const char* p = env->cfg ? env->cfg->module_conf : NULL;
-	int i = 0;
-	if(!p) return 0;
+	int i = 0, validator_before = 0, iterator_after = 0;
+	if(!p) return "no module-config";
 	while(*p) {
 		size_t n;
 		while(*p == ' ' || *p == '\t' || *p == '\n') p++;
 		n = strcspn(p, " \t\n");
 		if(n == 0) break;
-		if(i > id && n == 9 && strncmp(p, "validator", 9) == 0)
-			return 1;
+		if(i < id && n == 9 && strncmp(p, "validator", 9) == 0)
+			validator_before = 1;
+		if(i > id && n == 8 && strncmp(p, "iterator", 8) == 0)
+			iterator_after = 1;
 		p += n;
 		i++;
 	}
-	return 0;
+	if(!validator_before)
+		return "has no validator before the module";
+	if(!iterator_after)
+		return "has no iterator after the module";
+	return NULL;
 }
 
 /**
@@ -309,6 +399,7 @@ init(struct module_env* env, int id)
 	struct icpguard_env* ie = aligned_alloc(_Alignof(struct icpguard_env),
 		sizeof(struct icpguard_env));
 	const char* path = icpguard_cfg_path();
+	const char* problem;
 	char err[1024];
 	struct timespec ts;
 	if(!ie) {
@@ -316,27 +407,14 @@ init(struct module_env* env, int id)
 		return 0;
 	}
 	memset(ie, 0, sizeof(*ie));
-	if(!validator_follows(env, id)) {
-		log_err("icpguard: module-config \"%s\" has no validator after "
-			"the module: without it Unbound answers what the "
-			"iterator cached on the way (alias targets, name server "
-			"addresses) from the cache, undecided; use \"dynlib "
-			"validator iterator\" (without a trust anchor the "
-			"validator validates nothing)", env->cfg &&
-			env->cfg->module_conf ? env->cfg->module_conf : "");
-		free(ie);
-		return 0;
-	}
-	/* the module retires cached answers after a policy change by
-	 * expiring them, serve-expired-ttl included; with serve-expired-ttl
-	 * 0 (no limit) Unbound would serve them anyway */
-	if(env->cfg && env->cfg->serve_expired &&
-		env->cfg->serve_expired_ttl == 0) {
-		log_err("icpguard: serve-expired: yes with serve-expired-ttl: 0 "
-			"would keep serving cached answers after a policy change "
-			"(an order in force, a filing revoked); set "
-			"serve-expired-ttl (for example 86400) or serve-expired: "
-			"no");
+	if((problem = stack_problem(env, id))) {
+		log_err("icpguard: module-config \"%s\" %s: the module sits "
+			"between the validator and the iterator, so that the "
+			"validator stores only answers the module allowed; use "
+			"\"validator dynlib iterator\" (without a trust anchor "
+			"the validator validates nothing)", env->cfg &&
+			env->cfg->module_conf ? env->cfg->module_conf : "",
+			problem);
 		free(ie);
 		return 0;
 	}
@@ -346,6 +424,15 @@ init(struct module_env* env, int id)
 		free(ie);
 		return 0;
 	}
+	if(env->cfg && !env->cfg->ignore_cd)
+		log_warn("icpguard: ignore-cd-flag: no: clients that set CD "
+			"are answered from the cache without the modules, "
+			"unchecked answers included (a raw answer the iterator "
+			"cached for a blocked name); set ignore-cd-flag: yes "
+			"(docs/module.md, \"Caching\")");
+	if(ie->cfg.strict_cache_given)
+		log_warn("icpguard: %s: strict-cache is obsolete and ignored: "
+			"the module leaves Unbound's caching as it is", path);
 	clock_gettime(CLOCK_REALTIME, &ts);
 	ie->instance = ((uint64_t)ts.tv_sec << 30) ^ (uint64_t)ts.tv_nsec ^
 		(uint64_t)(uintptr_t)ie;
@@ -393,7 +480,7 @@ deinit(struct module_env* env, int id)
 	de->inplace_cb_delete_wrapped(env, inplace_cb_reply, id);
 	de->inplace_cb_delete_wrapped(env, inplace_cb_reply_cache, id);
 	icpguard_watch_stop(ie);
-	icpguard_audit_stop(ie);
+	ig_audit_stop(&ie->audit);
 	icpguard_hits_free(&ie->hits);
 	ig_name_cleanup();
 	log_info("icpguard: stopped after %lu swaps, %lu refused snapshots",
@@ -420,7 +507,7 @@ operate(struct module_qstate* qstate, enum module_ev event, int id,
 	switch(event) {
 	case module_event_new:
 	case module_event_pass:
-		operate_arrive(ie, qstate, id, event == module_event_new);
+		operate_arrive(ie, qstate, id);
 		return;
 	case module_event_moddone:
 		operate_done(ie, qstate, id);
@@ -439,10 +526,29 @@ inform_super(struct module_qstate* qstate, int id,
 	(void)qstate; (void)id; (void)super;
 }
 
-/** Module clear: per-query state lives in the region. */
+/**
+ * Module clear: the query state ends (or restarts below the validator),
+ * after every store of its answer: the validator's, which comes after the
+ * module's decision, and the module's own.  An answer decided on a
+ * snapshot that has been swapped out since may have been stored after the
+ * swap's expiry pass: it is removed here, so that no answer decided on the
+ * old policy stays in the cache.  Per-query state lives in the region.
+ * Worker thread.
+ */
 void
 clear(struct module_qstate* qstate, int id)
 {
+	struct icpguard_qstate* mq = qstate->minfo[id];
+	struct icpguard_env* ie = env_of(qstate->env, id);
+	if(mq && ie && mq->decided &&
+		mq->decided_gen != atomic_load(&ie->generation)) {
+		msg_cache_remove(qstate->env, qstate->qinfo.qname,
+			qstate->qinfo.qname_len, qstate->qinfo.qtype,
+			qstate->qinfo.qclass, qstate->query_flags);
+		atomic_fetch_add(&ie->stats.retired_late, 1);
+	}
+	if(mq && mq->set_no_cache_store)
+		qstate->no_cache_store = mq->started_no_cache_store;
 	qstate->minfo[id] = NULL;
 }
 
@@ -467,16 +573,17 @@ audit_snapshot(struct icpguard_env* ie, const struct icpguard_mark* mark,
 {
 	/* read before the views: a change meanwhile only costs a redo */
 	unsigned long gen = atomic_load(&ie->generation) + 1;
-	struct ig_view* u = NULL, *v;
+	struct ig_view* u = NULL, *d = NULL, *v;
 	const struct ig_snapshot_info* si = NULL;
 	int n;
 	if(m->snap_gen == gen && gen != 0) return;
-	v = icpguard_view(ie, &u);
+	v = icpguard_view(ie, &u, &d);
 	if(u && (uint32_t)ig_snapshot_info(u->snap)->serial == mark->serial)
 		si = ig_snapshot_info(u->snap);
 	else if(v && (uint32_t)ig_snapshot_info(v->snap)->serial ==
 		mark->serial)
-		si = ig_snapshot_info(v->snap);
+		/* with a delta in force, the identity names both */
+		si = ig_snapshot_info(d ? d->snap : v->snap);
 	if(si) n = snprintf(m->snapshot, sizeof(m->snapshot), "%s", si->ident);
 	else n = snprintf(m->snapshot, sizeof(m->snapshot), "%u",
 		mark->serial);
@@ -499,7 +606,7 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 {
 	struct icpguard_env* ie = (struct icpguard_env*)cb_args;
 	struct icpguard_mark mark;
-	struct icpguard_audit_policy pol;
+	struct ig_audit_policy pol;
 	struct icpguard_ede_memo* ede;
 	uint8_t buf[2 + sizeof(ede->text)];
 	size_t tl;
@@ -507,10 +614,10 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 	/* the common case first, in a few instructions: a positive answer
 	 * without an authority section is never a policy answer */
 	if(!ie || !region || !rep || (rep->ns_numrrsets == 0 &&
-		!ie->audit.iothr))
+		!ig_audit_on(&ie->audit)))
 		return 1;
 	if(!icpguard_policy_mark(rep, &mark)) {
-		if(icpguard_audit_sample(ie))
+		if(ig_audit_sample(&ie->audit))
 			icpguard_audit_record(ie, qinfo, rep, qstate == NULL,
 				repinfo, NULL, region);
 		return 1;
@@ -527,7 +634,7 @@ icpguard_reply_cb(struct query_info* qinfo, struct module_qstate* qstate,
 		edns_opt_list_append(opt_list_out, LDNS_EDNS_EDE, 2 + tl, buf,
 			region);
 	}
-	if(icpguard_audit_room(ie)) {
+	if(ig_audit_room(&ie->audit)) {
 		audit_snapshot(ie, &mark, ede);
 		pol.snapshot = ede->snapshot;
 		pol.snapshot_len = ede->snapshot_len;

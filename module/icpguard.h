@@ -2,32 +2,38 @@
  * module/icpguard.h - the icpguard Unbound module.
  *
  * \file
- * How the module sits in Unbound (module-config "dynlib validator
+ * How the module sits in Unbound (module-config "validator dynlib
  * iterator"; the dynlib wrapper loads icpguard.so and calls the six entry
- * points below):
+ * points below).  The module is between the validator and the iterator and
+ * leaves Unbound's caching alone for what it allows:
  *
  *  - init reads the module's own configuration (module/conf.h), opens
  *    the snapshot, starts the watch thread that swaps in new snapshots and
- *    registers the reply callbacks that attach Extended DNS Errors.
- *  - operate, event new (or pass, for states entered from below): the
- *    verdict that needs no answer (order, blacklist, scope all) is taken
- *    at once; a block is answered here and nothing goes upstream.
- *    Otherwise the module sets no_cache_store, so the iterator and
- *    validator do not put the raw answer in the message cache, and passes
- *    the query on.
- *  - operate, event moddone: the final answer (CNAME/DNAME chain, A, AAAA,
- *    SVCB/HTTPS hints) is decided on; a block replaces return_msg with a
- *    policy answer.  Either way the module stores the answer it returns
- *    in the message cache itself, so cache hits, which Unbound serves
- *    without calling any module, get exactly what the module decided.
- *    States the module never saw at "new" (iterator sub-queries for
- *    name-server addresses) stored their own answers: when such a name is
- *    blocked its message-cache entry is removed so that a client asking
- *    for it comes through the module.
- *  - the watch thread (module/watch.c) polls the snapshot file; a new,
- *    valid file is swapped in (worker threads pick it up at their next
- *    query) and the message-cache entries whose verdict may change are
- *    expired.  A bad file is refused with a log line; the old one stays.
+ *    registers the reply callbacks that attach Extended DNS Errors.  It
+ *    refuses any other place in module-config.
+ *  - operate, event pass (from the validator): the verdict that needs no
+ *    answer (order, blacklist, scope all) is taken at once; a block is
+ *    answered and stored here and nothing goes upstream.  Otherwise the
+ *    query goes on to the iterator untouched: the iterator caches what it
+ *    learns as usual, the final answer unchecked (while a validator is
+ *    loaded Unbound's workers answer an unchecked message only through the
+ *    modules).
+ *  - operate, event moddone (from the iterator): the final answer (CNAME/
+ *    DNAME chain, A, AAAA, SVCB/HTTPS hints) is decided on.  A block
+ *    replaces return_msg with a policy answer, which the module stores over
+ *    the iterator's copy and the validator leaves alone.  An allowed answer
+ *    goes up unchanged and the validator stores it, as without the module.
+ *    Internal lookups (the iterator's name-server addresses, the
+ *    validator's DNSKEY and DS queries) keep their answers; a blocked one
+ *    is removed from the message cache and the validator told not to store
+ *    it (no_cache_store, set after the iterator is done).
+ *  - clear, when the query ends: an answer decided on a snapshot that was
+ *    swapped out meanwhile is removed from the message cache.
+ *  - the watch thread (module/watch.c) learns of new snapshot files from
+ *    inotify (and polls); a new, valid file is swapped in (worker threads
+ *    pick it up at their next query) and the message-cache entries that
+ *    name a changed name are expired.  A bad file is refused with a log
+ *    line; the old one stays.
  *
  * Threads: operate and the callbacks run in worker threads; each worker
  * reads through its own LMDB view (thread-local).  The watch thread only
@@ -50,6 +56,11 @@ struct reply_info;
 struct dns_msg;
 struct query_info;
 
+/** the RRset flag bit of the policy RRs (Unbound's own flags are the
+ * low bits and 0x80000000, util/data/packed_rrset.h); part of the RRset
+ * cache key, so policy RRs never share an entry with real data */
+#define ICPGUARD_RRSET_POLICY 0x40000000u
+
 /** counters, read by get_mem's log and the status line */
 struct icpguard_stats {
 	/** verdicts taken, per reason */
@@ -60,6 +71,9 @@ struct icpguard_stats {
 	atomic_ulong refused;
 	/** message-cache entries expired after swaps */
 	atomic_ulong expired;
+	/** answers decided on a snapshot swapped out before their query
+	 * ended, removed from the cache then (module/icpguard.c, clear) */
+	atomic_ulong retired_late;
 };
 
 /** the snapshots the module reads */
@@ -69,6 +83,10 @@ enum icpguard_slot_kind {
 	/** the order snapshot: small, published on its own for takedown
 	 * orders and other urgent changes (optional) */
 	IG_SLOT_ORDERS = 1,
+	/** the delta snapshot over the main one (optional): in force only
+	 * while it names the main snapshot in force (docs/snapshot.md, "The
+	 * delta layer") */
+	IG_SLOT_DELTA = 2,
 	IG_SLOT_COUNT
 };
 
@@ -78,14 +96,8 @@ struct icpguard_slot {
 	const char* path;
 	/** the snapshot in force, NULL when none (guarded by the lock) */
 	struct ig_snapshot* current;
-	/** identity of the file behind current: device */
-	dev_t dev;
-	/** inode */
-	ino_t ino;
-	/** mtime (ns) */
-	long long mtime_ns;
-	/** size */
-	long long size;
+	/** identity of the file behind current */
+	struct ig_file_id id;
 };
 
 /** module-wide state, one per loaded instance */
@@ -115,7 +127,7 @@ struct icpguard_env {
 	/** counters */
 	struct icpguard_stats stats;
 	/** the dnstap audit writer */
-	struct icpguard_audit audit;
+	struct ig_audit audit;
 	/** per-order hit counts */
 	struct icpguard_hits hits;
 };
@@ -137,12 +149,12 @@ struct icpguard_ede_memo {
 	/** order id, "" if none, from the mark */
 	char id[64];
 	/** reason, id and doc_no as an audit record carries them */
-	struct icpguard_audit_texts audit;
+	struct ig_audit_texts audit;
 	/** the snapshot an audit record names (its identity while it is in
 	 * force, else the serial), as of view generation snap_gen - 1; 0:
 	 * not yet known (module/icpguard.c, audit_snapshot) */
 	unsigned long snap_gen;
-	char snapshot[40];
+	char snapshot[IG_SNAPSHOT_IDENT_MAX];
 	size_t snapshot_len;
 };
 
@@ -182,11 +194,15 @@ void icpguard_watch_stop(struct icpguard_env* ie);
  * call.
  * @param urgent: if non-NULL, set to the view on the order snapshot, or
  *	NULL when there is none.
+ * @param delta: if non-NULL, set to the view on the delta snapshot over
+ *	the main one (ig_policy_opts.delta), or NULL when none is in force or
+ *	it holds no names.
  * @return the view, or NULL when there is no main snapshot, or when a read
  *	on one of the snapshots could not begin (logged; tried again at the
  *	next call).
  */
-struct ig_view* icpguard_view(struct icpguard_env* ie, struct ig_view** urgent);
+struct ig_view* icpguard_view(struct icpguard_env* ie, struct ig_view** urgent,
+	struct ig_view** delta);
 
 /**
  * The calling thread's views struct as it is (NULL if the thread has none
@@ -208,11 +224,15 @@ void icpguard_facts(struct query_info* qinfo, struct reply_info* rep,
 	struct ig_facts* f, struct ig_addr* addrs,
 	uint8_t names[][IG_NAME_MAX]);
 
+/** the answer section holds a CNAME or DNAME RRset */
+#define IG_ANSWER_ALIAS 1
+/** the answer section holds an A, AAAA, SVCB or HTTPS RRset */
+#define IG_ANSWER_ADDR 2
 /**
- * Whether the answer section holds a CNAME or DNAME rrset (cheaper than
- * icpguard_facts when only that matters).  Thread: the query's worker.
+ * What kinds of RRsets the answer section holds (IG_ANSWER_* bits), cheaper
+ * than icpguard_facts when only that matters.  Thread: the query's worker.
  */
-int icpguard_answer_has_alias(const struct reply_info* rep);
+int icpguard_answer_kinds(const struct reply_info* rep);
 
 /**
  * Build the policy answer for a block verdict in the query's region.

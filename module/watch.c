@@ -20,6 +20,7 @@
  */
 #include "config.h"
 #include "module/icpguard.h"
+#include "common/stats_text.h"
 #include "util/log.h"
 #include "util/net_help.h"
 #include "util/module.h"
@@ -29,8 +30,11 @@
 #include "sldns/pkthdr.h"
 #include "sldns/rrdef.h"
 #include <errno.h>
+#include <libgen.h>
+#include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -39,36 +43,9 @@
 static __thread struct icpguard_view* tls_view;
 static __thread uint64_t tls_instance;
 
-/** the identity of a file, to notice a replacement */
-struct file_id {
-	/** device */
-	dev_t dev;
-	/** inode */
-	ino_t ino;
-	/** mtime in ns */
-	long long mtime_ns;
-	/** size */
-	long long size;
-};
-
 /** slot names for log lines */
 static const char* const slot_name[IG_SLOT_COUNT] = { "snapshot",
-	"order snapshot" };
-
-/** stat a path; 0 when missing */
-static int
-file_id_get(const char* path, struct file_id* id)
-{
-	struct stat st;
-	memset(id, 0, sizeof(*id));
-	if(stat(path, &st) != 0) return 0;
-	id->dev = st.st_dev;
-	id->ino = st.st_ino;
-	id->mtime_ns = (long long)st.st_mtim.tv_sec * 1000000000LL +
-		st.st_mtim.tv_nsec;
-	id->size = (long long)st.st_size;
-	return 1;
-}
+	"order snapshot", "delta snapshot" };
 
 /** say so when a snapshot's name index was refused (verdicts then walk
  * the B-tree: correct, slower) */
@@ -84,41 +61,38 @@ index_note(const struct ig_snapshot* s)
 
 /** remember the identity of the file in force */
 static void
-file_id_keep(struct icpguard_slot* sl, const struct file_id* id)
+file_id_keep(struct icpguard_slot* sl, const struct ig_file_id* id)
 {
-	sl->dev = id->dev;
-	sl->ino = id->ino;
-	sl->mtime_ns = id->mtime_ns;
-	sl->size = id->size;
+	sl->id = *id;
 }
 
 /** is the file in force still the one at the path */
 static int
-file_id_same(const struct icpguard_slot* sl, const struct file_id* id)
+file_id_same(const struct icpguard_slot* sl, const struct ig_file_id* id)
 {
-	return sl->current && id->dev == sl->dev && id->ino == sl->ino &&
-		id->mtime_ns == sl->mtime_ns && id->size == sl->size;
+	return sl->current && ig_file_id_equal(&sl->id, id);
 }
 
 int
 icpguard_snapshot_start(struct icpguard_env* ie)
 {
 	char err[1024];
-	struct file_id id;
-	int i;
+	struct ig_file_id id;
+	int i, sealed;
 	ie->slot[IG_SLOT_MAIN].path = ie->cfg.snapshot;
 	ie->slot[IG_SLOT_ORDERS].path = ie->cfg.orders_snapshot;
+	ie->slot[IG_SLOT_DELTA].path = ie->cfg.delta_snapshot;
 	for(i = 0; i < IG_SLOT_COUNT; i++) {
 		struct icpguard_slot* sl = &ie->slot[i];
 		if(!sl->path[0]) continue;
-		(void)file_id_get(sl->path, &id);
-		if(!ig_snapshot_open(sl->path, &sl->current, err,
-			sizeof(err))) {
+		(void)ig_file_id_of(sl->path, &id);
+		if(!ig_snapshot_open_verified(sl->path, &sl->current,
+			&sealed, err, sizeof(err))) {
 			sl->current = NULL;
-			if(i == IG_SLOT_ORDERS) {
-				/* no orders yet is a normal state */
-				log_info("icpguard: no order snapshot yet (%s)",
-					err);
+			if(i != IG_SLOT_MAIN) {
+				/* no orders or no delta yet is a normal state */
+				log_info("icpguard: no %s yet (%s)",
+					slot_name[i], err);
 				continue;
 			}
 			if(!ie->cfg.fail_open) {
@@ -130,6 +104,16 @@ icpguard_snapshot_start(struct icpguard_env* ie)
 			}
 			log_warn("icpguard: %s; fail-open: every query passes "
 				"until a snapshot appears", err);
+			continue;
+		}
+		if(i == IG_SLOT_DELTA && !ig_snapshot_delta_over(sl->current,
+			ie->slot[IG_SLOT_MAIN].current)) {
+			/* the watch thread takes it once its base is in force */
+			log_info("icpguard: delta snapshot %s held back: its "
+				"snapshot is not in force", ig_snapshot_info(
+				sl->current)->ident);
+			ig_snapshot_unref(sl->current);
+			sl->current = NULL;
 			continue;
 		}
 		file_id_keep(sl, &id);
@@ -151,7 +135,8 @@ icpguard_thread_views(struct icpguard_env* ie)
 }
 
 struct ig_view*
-icpguard_view(struct icpguard_env* ie, struct ig_view** urgent)
+icpguard_view(struct icpguard_env* ie, struct ig_view** urgent,
+	struct ig_view** delta)
 {
 	unsigned long gen = atomic_load(&ie->generation);
 	struct icpguard_view* v = tls_view;
@@ -193,12 +178,20 @@ icpguard_view(struct icpguard_env* ie, struct ig_view** urgent)
 		v->generation = failed ? gen - 1 : gen;
 		if(failed) {
 			if(urgent) *urgent = NULL;
+			if(delta) *delta = NULL;
 			return NULL;
 		}
 	}
 	if(urgent)
 		*urgent = v->view[IG_SLOT_ORDERS].snap ?
 			&v->view[IG_SLOT_ORDERS] : NULL;
+	/* the watch thread keeps a delta in force only over the main
+	 * snapshot in force (both change under one lock, one generation);
+	 * an empty one changes nothing and costs a walk per name */
+	if(delta)
+		*delta = v->view[IG_SLOT_DELTA].snap && ig_snapshot_info(
+			v->view[IG_SLOT_DELTA].snap)->delta_names > 0 ?
+			&v->view[IG_SLOT_DELTA] : NULL;
 	return v->view[IG_SLOT_MAIN].snap ? &v->view[IG_SLOT_MAIN] : NULL;
 }
 
@@ -216,7 +209,257 @@ struct flush_arg {
 	time_t expired;
 	/** entries expired */
 	unsigned long count;
+	/** the view's changed set in memory (NULL: read it from the view) */
+	struct changed_set* set;
 };
+
+/**
+ * The changed set of a new snapshot in memory, for the expiry pass: a few
+ * thousand names at most for a delta, probed for every cached name.  An
+ * open-addressing set of 64-bit hashes of the name keys (lib/name.h: a
+ * key's prefixes up to each label end are the keys of its ancestors), the
+ * low bit the subtree flag.  A hash collision can only expire one answer
+ * too many, never keep one.
+ */
+struct changed_set {
+	/** slots, 0 empty */
+	uint64_t* slot;
+	/** size - 1 (a power of two minus one) */
+	size_t mask;
+};
+
+/** FNV-1a, 64 bits, continued from h over n bytes */
+static uint64_t
+fnv_more(uint64_t h, const uint8_t* p, size_t n)
+{
+	size_t i;
+	for(i = 0; i < n; i++) {
+		h ^= p[i];
+		h *= 0x100000001b3ULL;
+	}
+	return h;
+}
+#define FNV_START 0xcbf29ce484222325ULL
+
+/** a slot value: the hash with the low bit for the subtree flag, never 0 */
+static uint64_t
+changed_slot_value(uint64_t h, int sub)
+{
+	h = (h & ~(uint64_t)1) | (sub ? 1 : 0);
+	return h ? h : 2;
+}
+
+/** find the slot of hash h (either flag); @return its value or 0 */
+static uint64_t
+changed_set_find(const struct changed_set* cs, uint64_t h)
+{
+	size_t i = (size_t)(h >> 7) & cs->mask;
+	uint64_t want = changed_slot_value(h, 0) & ~(uint64_t)1;
+	while(cs->slot[i]) {
+		if((cs->slot[i] & ~(uint64_t)1) == want) return cs->slot[i];
+		i = (i + 1) & cs->mask;
+	}
+	return 0;
+}
+
+/** the most changed names held in memory; a larger set is read from the
+ * snapshot for each cached name (slower, still correct) */
+#define IG_CHANGED_SET_MAX 262144
+
+/** free a changed set */
+static void
+changed_set_free(struct changed_set* cs)
+{
+	if(!cs) return;
+	free(cs->slot);
+	free(cs);
+}
+
+struct changed_src;
+static int changed_set_fill(struct changed_set* cs,
+	const struct changed_src* src);
+
+/** where changed names are read: a view's changed set (IG_DB_CHANGED,
+ * its values the subtree flags), or the names a delta snapshot holds
+ * (IG_DB_NAME, each with its subtree) */
+struct changed_src {
+	/** the view */
+	struct ig_view* view;
+	/** IG_DB_CHANGED or IG_DB_NAME */
+	enum ig_db db;
+};
+
+/** the entries of one source's database, or (size_t)-1 unreadable */
+static size_t
+changed_src_count(const struct changed_src* src)
+{
+	MDB_stat st;
+	if(mdb_stat(src->view->txn, ig_view_dbi(src->view, src->db), &st) != 0)
+		return (size_t)-1;
+	return st.ms_entries;
+}
+
+/**
+ * Read changed names into memory, from one or more sources.  Watch
+ * thread.
+ * @return the set (free with changed_set_free), or NULL when it is too
+ *	large, unreadable or out of memory (the caller reads the view, or
+ *	expires everything).
+ */
+static struct changed_set*
+changed_set_load(const struct changed_src* src, int nsrc)
+{
+	struct changed_set* cs;
+	size_t n = 0, size = 64;
+	int s;
+	for(s = 0; s < nsrc; s++) {
+		size_t c = changed_src_count(&src[s]);
+		if(c == (size_t)-1) return NULL;
+		n += c;
+	}
+	if(n > IG_CHANGED_SET_MAX) return NULL;
+	while(size < n * 2) size *= 2;
+	if(!(cs = calloc(1, sizeof(*cs))) ||
+		!(cs->slot = calloc(size, sizeof(uint64_t)))) {
+		free(cs);
+		return NULL;
+	}
+	cs->mask = size - 1;
+	for(s = 0; s < nsrc; s++)
+		if(!changed_set_fill(cs, &src[s])) {
+			changed_set_free(cs);
+			return NULL;
+		}
+	return cs;
+}
+
+/** add one source's names to a set sized for them */
+static int
+changed_set_fill(struct changed_set* cs, const struct changed_src* src)
+{
+	MDB_cursor* c;
+	MDB_val k, d;
+	int rc;
+	if(mdb_cursor_open(src->view->txn, ig_view_dbi(src->view, src->db),
+		&c) != 0)
+		return 0;
+	for(rc = mdb_cursor_get(c, &k, &d, MDB_FIRST); rc == 0;
+		rc = mdb_cursor_get(c, &k, &d, MDB_NEXT)) {
+		uint64_t h = fnv_more(FNV_START, k.mv_data, k.mv_size);
+		int sub = src->db == IG_DB_NAME || (d.mv_size > 0 &&
+			((uint8_t*)d.mv_data)[0]);
+		size_t i = (size_t)(h >> 7) & cs->mask;
+		uint64_t old;
+		if((old = changed_set_find(cs, h))) {
+			/* the same hash twice: keep the subtree flag if any */
+			while((cs->slot[i] & ~(uint64_t)1) != (old & ~(uint64_t)1))
+				i = (i + 1) & cs->mask;
+			cs->slot[i] |= (uint64_t)(sub ? 1 : 0);
+			continue;
+		}
+		while(cs->slot[i]) i = (i + 1) & cs->mask;
+		cs->slot[i] = changed_slot_value(h, sub);
+	}
+	mdb_cursor_close(c);
+	return 1;
+}
+
+/** is this name (wire) among the changed ones: the new snapshot's changed
+ * set, or the names of fa (with their subtrees) */
+static int
+name_changed(struct flush_arg* fa, const uint8_t* wire)
+{
+	if(fa->names) {
+		int i;
+		for(i = 0; i < fa->nnames; i++)
+			if(dname_subdomain_c((uint8_t*)wire, fa->names[i]))
+				return 1;
+		return 0;
+	} else {
+		uint8_t key[IG_KEY_MAX];
+		size_t labelend[IG_LABELS_MAX];
+		int nl;
+		ig_name_wire_to_key(wire, key, labelend, &nl);
+		if(fa->set) {
+			/* the key's prefix to each label end is an ancestor's
+			 * key: hash it on the way, probe at each end */
+			uint64_t h = FNV_START;
+			size_t at = 0;
+			int i;
+			for(i = 0; i < nl; i++) {
+				uint64_t v;
+				h = fnv_more(h, key + at, labelend[i] - at);
+				at = labelend[i];
+				if((v = changed_set_find(fa->set, h)) &&
+					((v & 1) || i == nl - 1))
+					return 1;
+			}
+			return 0;
+		}
+		return ig_view_changed(fa->view, key, labelend, nl);
+	}
+}
+
+/** a whole domain name inside len bytes at p, not compressed (cached
+ * rdata is decompressed) */
+static int
+rdata_name_ok(const uint8_t* p, size_t len)
+{
+	size_t n = 0;
+	while(n < len) {
+		if(p[n] == 0) return 1;
+		if(p[n] & 0xc0) return 0;
+		n += (size_t)p[n] + 1;
+	}
+	return 0;
+}
+
+/**
+ * Does a cached answer name a changed name: its QNAME, the owners of its
+ * answer RRsets (every name of an alias chain), a CNAME's target (the
+ * chain may end in no data), and for a policy answer the name it matched
+ * (the SOA MNAME).  The RRsets are read under their own locks, as a
+ * worker reads them (message entry first, then RRsets); one that has been
+ * replaced meanwhile counts as changed.
+ */
+static int
+entry_changed(struct flush_arg* fa, struct msgreply_entry* k,
+	struct reply_info* d)
+{
+	size_t i;
+	if(name_changed(fa, k->key.qname)) return 1;
+	for(i = 0; i < d->an_numrrsets + d->ns_numrrsets &&
+		i < d->rrset_count; i++) {
+		struct ub_packed_rrset_key* rk = d->ref[i].key;
+		struct packed_rrset_data* pd;
+		int hit = 0;
+		uint16_t type;
+		if(!rk) return 1;
+		lock_rw_rdlock(&rk->entry.lock);
+		if(rk->id != d->ref[i].id) {
+			lock_rw_unlock(&rk->entry.lock);
+			return 1;
+		}
+		type = ntohs(rk->rk.type);
+		pd = (struct packed_rrset_data*)rk->entry.data;
+		if(i < d->an_numrrsets) {
+			hit = name_changed(fa, rk->rk.dname);
+			if(!hit && type == LDNS_RR_TYPE_CNAME && pd &&
+				pd->count > 0 && pd->rr_len[0] > 2 &&
+				rdata_name_ok(pd->rr_data[0] + 2,
+				pd->rr_len[0] - 2))
+				hit = name_changed(fa, pd->rr_data[0] + 2);
+		} else if(type == LDNS_RR_TYPE_SOA &&
+			(rk->rk.flags & ICPGUARD_RRSET_POLICY) && pd &&
+			pd->count > 0 && pd->rr_len[0] > 2 &&
+			rdata_name_ok(pd->rr_data[0] + 2, pd->rr_len[0] - 2)) {
+			hit = name_changed(fa, pd->rr_data[0] + 2);
+		}
+		lock_rw_unlock(&rk->entry.lock);
+		if(hit) return 1;
+	}
+	return 0;
+}
 
 /** traversal callback: the entry is write-locked by slabhash_traverse */
 static void
@@ -225,32 +468,67 @@ flush_entry(struct lruhash_entry* e, void* arg)
 	struct flush_arg* fa = (struct flush_arg*)arg;
 	struct msgreply_entry* k = (struct msgreply_entry*)e->key;
 	struct reply_info* d = (struct reply_info*)e->data;
-	int hit;
 	if(d->ttl <= fa->expired) return;
-	/* everything but a plain positive answer may hide an alias or be a
-	 * policy answer (they carry an authority SOA): expire it; rrset
-	 * data is not read here, it is not locked */
-	hit = (!fa->view && !fa->names) || d->an_numrrsets != 1 ||
-		d->ns_numrrsets != 0 ||
-		FLAGS_GET_RCODE(d->flags) != LDNS_RCODE_NOERROR;
-	if(!hit && fa->names) {
-		int i;
-		for(i = 0; i < fa->nnames && !hit; i++)
-			hit = dname_subdomain_c(k->key.qname, fa->names[i]);
-	} else if(!hit) {
-		uint8_t key[IG_KEY_MAX];
-		size_t labelend[IG_LABELS_MAX];
-		int nl;
-		ig_name_wire_to_key(k->key.qname, key, labelend, &nl);
-		hit = ig_view_changed(fa->view, key, labelend, nl);
+	if(fa->view || fa->names) {
+		/* an unchecked message reaches a client only through the
+		 * modules (a validator is loaded), where it is decided again:
+		 * the iterator's raw answers and what an earlier swap marked */
+		if(d->security == sec_status_unchecked) return;
+		if(!entry_changed(fa, k, d)) return;
 	}
-	if(hit) {
-		d->ttl = fa->expired;
-		d->prefetch_ttl = fa->expired;
-		d->serve_expired_ttl = fa->expired;
-		fa->count++;
+	d->ttl = fa->expired;
+	d->prefetch_ttl = fa->expired;
+	d->serve_expired_ttl = fa->expired;
+	/* unchecked: while a validator is loaded a worker answers it only
+	 * through the modules, never as a stale answer, even with
+	 * serve-expired and no serve-expired-ttl (worker.c
+	 * answer_from_cache, mesh.c mesh_serve_expired_lookup) */
+	d->security = sec_status_unchecked;
+	fa->count++;
+}
+
+/**
+ * Visit every message-cache entry (write-locked) with flush_entry, one
+ * hash bin at a time: the table lock and the bin lock are taken for one
+ * bin and let go before the next, so a worker waits for one bin at most,
+ * never for a whole slab (slabhash_traverse holds a slab's table lock for
+ * all of it: a swap with a large cache stalled the workers).  The locks
+ * are taken as lruhash_lookup takes them (table, bin, entry).  The table
+ * can grow between two bins: it doubles, an entry of bin j moves to bin j
+ * or j + old size, so no entry of a bin not yet visited moves below the
+ * next index (some visited ones are visited again: harmless).  Watch
+ * thread.
+ */
+static void
+msg_cache_walk(struct slabhash* sh, struct flush_arg* fa)
+{
+	size_t s;
+	for(s = 0; s < sh->size; s++) {
+		struct lruhash* t = sh->array[s];
+		size_t i;
+		for(i = 0; ; i++) {
+			struct lruhash_entry* e;
+			lock_quick_lock(&t->lock);
+			if(i >= t->size) {
+				lock_quick_unlock(&t->lock);
+				break;
+			}
+			lock_quick_lock(&t->array[i].lock);
+			for(e = t->array[i].overflow_list; e;
+				e = e->overflow_next) {
+				lock_rw_wrlock(&e->lock);
+				flush_entry(e, fa);
+				lock_rw_unlock(&e->lock);
+			}
+			lock_quick_unlock(&t->array[i].lock);
+			lock_quick_unlock(&t->lock);
+		}
 	}
 }
+
+static unsigned long flush_sources(struct icpguard_env* ie,
+	const struct changed_src* src, int nsrc,
+	uint8_t (*names)[IG_NAME_MAX], int nnames);
 
 /**
  * Expire the cached messages whose verdict may have changed: all of them
@@ -265,15 +543,37 @@ static unsigned long
 flush_run(struct icpguard_env* ie, struct ig_view* view,
 	uint8_t (*names)[IG_NAME_MAX], int nnames)
 {
+	struct changed_src src;
+	src.view = view;
+	src.db = IG_DB_CHANGED;
+	return flush_sources(ie, view ? &src : NULL, view ? 1 : 0, names,
+		nnames);
+}
+
+/**
+ * flush_run over changed names from one or more sources (nsrc 0 and no
+ * names: everything).  Several sources that do not fit in memory expire
+ * everything; a single changed set is read from its view instead.
+ * @return messages expired.  Watch thread.
+ */
+static unsigned long
+flush_sources(struct icpguard_env* ie, const struct changed_src* src,
+	int nsrc, uint8_t (*names)[IG_NAME_MAX], int nnames)
+{
 	struct flush_arg fa;
 	if(!ie->env || !ie->env->msg_cache) return 0;
 	memset(&fa, 0, sizeof(fa));
 	fa.ie = ie;
-	fa.view = view;
 	fa.names = names;
 	fa.nnames = nnames;
 	fa.expired = time(NULL) - 2;
-	slabhash_traverse(ie->env->msg_cache, 1, &flush_entry, &fa);
+	if(nsrc > 0 && !(fa.set = changed_set_load(src, nsrc)) && nsrc == 1 &&
+		src[0].db == IG_DB_CHANGED)
+		fa.view = src[0].view;
+	else if(nsrc > 0 && fa.set)
+		fa.view = src[0].view;
+	msg_cache_walk(ie->env->msg_cache, &fa);
+	changed_set_free(fa.set);
 	atomic_fetch_add(&ie->stats.expired, fa.count);
 	return fa.count;
 }
@@ -346,37 +646,14 @@ order_transitions(struct icpguard_env* ie, int64_t last, int64_t now)
 		mdb_cursor_close(c);
 		ig_view_end(&v);
 	}
-	if(n > 0)
+	if(n > 0) {
+		/* a new generation: an answer decided before the transition
+		 * and stored after this pass is retired when its query ends
+		 * (module/icpguard.c, clear), as after a swap */
+		atomic_fetch_add(&ie->generation, 1);
 		(void)flush_run(ie, NULL, names, n);
-}
-
-/** sleep ms milliseconds unless stopping; returns 0 when stopping */
-static int
-nap(struct icpguard_env* ie, int ms)
-{
-	while(ms > 0 && !atomic_load(&ie->stopping)) {
-		int step = ms > 50 ? 50 : ms;
-		struct timespec ts = { 0, (long)step * 1000000L };
-		nanosleep(&ts, NULL);
-		ms -= step;
 	}
-	return !atomic_load(&ie->stopping);
 }
-
-/**
- * A second expiry pass, 300 ms after a swap: it catches answers that were
- * being decided on the old snapshot during the first pass.  The watch
- * thread keeps polling meanwhile (a takedown order right after another
- * must not wait); one pass is pending at a time.
- */
-struct reflush {
-	/** the snapshot that was swapped in (a reference), NULL if none */
-	struct ig_snapshot* snap;
-	/** expire everything instead of its changed names */
-	int full;
-	/** when, CLOCK_MONOTONIC ms */
-	int64_t at_ms;
-};
 
 /** monotonic milliseconds */
 static int64_t
@@ -385,6 +662,77 @@ mono_ms(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/**
+ * Watch the directories of the snapshot files with inotify: the loader
+ * renames a new file over the path, and the watch thread learns it at
+ * once instead of at its next poll (a takedown order is in force that
+ * much sooner).  Polling stays as the fallback (inotify unavailable, a
+ * file system without events, a path through a symbolic link that is
+ * changed).  Watch thread.
+ * @return the inotify descriptor, or -1 (logged) when polling alone.
+ */
+static int
+notify_open(struct icpguard_env* ie)
+{
+	int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC), i, n = 0;
+	if(fd < 0) {
+		log_warn("icpguard: inotify: %s: polling the snapshot files "
+			"every %d ms only", strerror(errno), ie->cfg.poll_ms);
+		return -1;
+	}
+	for(i = 0; i < IG_SLOT_COUNT; i++) {
+		char* dcopy;
+		if(!ie->slot[i].path[0] || !(dcopy = strdup(ie->slot[i].path)))
+			continue;
+		if(inotify_add_watch(fd, dirname(dcopy), IN_MOVED_TO |
+			IN_CLOSE_WRITE | IN_CREATE | IN_DELETE_SELF |
+			IN_MOVE_SELF) < 0)
+			log_warn("icpguard: inotify on the directory of %s: %s "
+				"(polled every %d ms)", ie->slot[i].path,
+				strerror(errno), ie->cfg.poll_ms);
+		else n++;
+		free(dcopy);
+	}
+	if(n == 0) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/**
+ * Wait up to ms milliseconds, or until the watched directories change, or
+ * the module stops; stop requests are seen within 50 ms.
+ * @return 0 when stopping.
+ */
+static int
+nap(struct icpguard_env* ie, int nfd, int ms)
+{
+	int64_t end = mono_ms() + ms;
+	while(!atomic_load(&ie->stopping)) {
+		int64_t left = end - mono_ms();
+		int step = left > 50 ? 50 : (int)left;
+		if(left <= 0) break;
+		if(nfd >= 0) {
+			struct pollfd p = { nfd, POLLIN, 0 };
+			if(poll(&p, 1, step) > 0) {
+				/* drain the events: which one does not matter,
+				 * every slot's file is checked next */
+				char buf[4096]
+					__attribute__((aligned(__alignof__(
+					struct inotify_event))));
+				while(read(nfd, buf, sizeof(buf)) > 0)
+					;
+				break;
+			}
+		} else {
+			struct timespec ts = { 0, (long)step * 1000000L };
+			nanosleep(&ts, NULL);
+		}
+	}
+	return !atomic_load(&ie->stopping);
 }
 
 /**
@@ -428,46 +776,107 @@ retire(struct retired* r, struct ig_snapshot* s)
 	r->snap[r->n++] = s;
 }
 
-/** run (if due, or force) and clear the pending second pass */
-static void
-reflush_run(struct icpguard_env* ie, struct reflush* rf, int force)
+/**
+ * Put a verified delta snapshot s in force, when it lies over the main
+ * snapshot in force, and expire what changed: its changed set when it
+ * follows the delta in force (serial + 1), else every name it or the
+ * delta before holds.  Watch thread.
+ * @return 1, or 0 when s names another snapshot (held back: s is
+ *	dropped, the file is looked at again after the next main swap).
+ */
+static int
+delta_swap(struct icpguard_env* ie, const struct ig_file_id* id,
+	struct ig_snapshot* s, struct retired* ret)
 {
-	struct ig_view view;
-	if(!rf->snap || (!force && mono_ms() < rf->at_ms)) return;
-	if(ig_view_begin(rf->snap, &view)) {
-		(void)flush_cache(ie, rf->full ? NULL : &view);
-		ig_view_end(&view);
+	struct icpguard_slot* sl = &ie->slot[IG_SLOT_DELTA];
+	const struct ig_snapshot_info* si = ig_snapshot_info(s);
+	struct ig_snapshot* old;
+	struct ig_view views[2];
+	struct changed_src src[2] = { { &views[0], IG_DB_NAME },
+		{ &views[1], IG_DB_NAME } };
+	int nsrc = 0, follows;
+	unsigned long n;
+	pthread_mutex_lock(&ie->lock);
+	if(!ig_snapshot_delta_over(s, ie->slot[IG_SLOT_MAIN].current)) {
+		pthread_mutex_unlock(&ie->lock);
+		verbose(VERB_OPS, "icpguard: delta snapshot %s held back: "
+			"its snapshot is not in force", si->ident);
+		ig_snapshot_unref(s);
+		return 0;
 	}
-	ig_snapshot_unref(rf->snap);
-	rf->snap = NULL;
+	old = sl->current;
+	sl->current = s;
+	atomic_fetch_add(&ie->generation, 1);
+	pthread_mutex_unlock(&ie->lock);
+	file_id_keep(sl, id);
+	atomic_fetch_add(&ie->stats.swaps, 1);
+	log_info("icpguard: delta snapshot %s in force (%llu names, was %s)",
+		si->ident, (unsigned long long)si->delta_names,
+		old ? ig_snapshot_info(old)->ident : "none");
+	retire(ret, old);
+	if(old && ig_snapshot_info(old)->serial == si->serial &&
+		!strcmp(ig_snapshot_info(old)->hash, si->hash))
+		return 1;
+	/* both are over the main snapshot in force: the delta in force was
+	 * dropped at the main swap otherwise */
+	follows = old && si->serial == ig_snapshot_info(old)->serial + 1;
+	if(ig_view_begin(s, &views[nsrc])) {
+		src[nsrc++].db = follows ? IG_DB_CHANGED : IG_DB_NAME;
+		if(!follows && old && ig_view_begin(old, &views[nsrc]))
+			nsrc++;
+		n = flush_sources(ie, src, nsrc, NULL, 0);
+		verbose(VERB_OPS, "icpguard: expired %lu cached messages after "
+			"the delta swap (%s)", n, follows ? "its changed set" :
+			"every name of both deltas");
+	}
+	while(nsrc > 0) ig_view_end(&views[--nsrc]);
+	return 1;
 }
 
-/** try the file at a slot's path; swap it in when good */
-static void
-try_swap(struct icpguard_env* ie, int i, const struct file_id* id,
-	struct file_id* refused, struct reflush* rf, struct retired* ret)
+/** try the file at a slot's path; swap it in when good
+ * @return 0, or 1 when a delta snapshot was held back (delta_swap) */
+static int
+try_swap(struct icpguard_env* ie, int i, const struct ig_file_id* id,
+	struct ig_file_id* refused, struct retired* ret)
 {
 	struct icpguard_slot* sl = &ie->slot[i];
-	struct ig_snapshot* s, *old;
-	struct ig_view view;
+	struct ig_snapshot* s, *old, *dropped = NULL;
+	struct ig_view view, dview;
 	char err[1024];
-	int full;
+	int full, same, sealed;
 	unsigned long n;
-	if(!ig_snapshot_open(sl->path, &s, err, sizeof(err))) {
-		if(memcmp(refused, id, sizeof(*id)) != 0) {
+	int64_t t0;
+	/* the whole file is checked against its seal before LMDB reads a
+	 * page of it (lib/snapshot_check.c): a damaged copy is refused here,
+	 * in the watch thread, while the snapshot in force keeps serving */
+	if(!ig_snapshot_open_verified(sl->path, &s, &sealed, err,
+		sizeof(err))) {
+		if(!ig_file_id_equal(refused, id)) {
 			log_err("icpguard: refusing new %s: %s; keeping %s",
 				slot_name[i], err, sl->current ?
 				ig_snapshot_info(sl->current)->ident : "none");
 			atomic_fetch_add(&ie->stats.refused, 1);
 			*refused = *id;
 		}
-		return;
+		return 0;
 	}
+	if(i == IG_SLOT_DELTA) return !delta_swap(ie, id, s, ret);
 	/* start reading the new file in before the workers touch it */
 	ig_snapshot_prefault(s);
 	pthread_mutex_lock(&ie->lock);
 	old = sl->current;
 	sl->current = s;
+	if(i == IG_SLOT_MAIN && ie->slot[IG_SLOT_DELTA].current &&
+		!ig_snapshot_delta_over(ie->slot[IG_SLOT_DELTA].current, s)) {
+		/* the delta names the snapshot swapped out: a new snapshot
+		 * holds its changes (the loader folds them in), and the
+		 * delta over the new one is taken next (its file is looked
+		 * at again) */
+		dropped = ie->slot[IG_SLOT_DELTA].current;
+		ie->slot[IG_SLOT_DELTA].current = NULL;
+		memset(&ie->slot[IG_SLOT_DELTA].id, 0,
+			sizeof(ie->slot[IG_SLOT_DELTA].id));
+	}
 	atomic_fetch_add(&ie->generation, 1);
 	pthread_mutex_unlock(&ie->lock);
 	file_id_keep(sl, id);
@@ -475,67 +884,81 @@ try_swap(struct icpguard_env* ie, int i, const struct file_id* id,
 	full = !old || ig_snapshot_info(s)->changed_all ||
 		ig_snapshot_info(s)->serial !=
 		ig_snapshot_info(old)->serial + 1;
+	/* the same snapshot published again (a mirror copied anew): the
+	 * same serial and content hash, no verdict and no identity changes
+	 * (a new serial over the same content still expires, so that
+	 * policy answers and their audit records name the snapshot in
+	 * force) */
+	same = old && ig_snapshot_info(s)->serial ==
+		ig_snapshot_info(old)->serial && strcmp(
+		ig_snapshot_info(s)->hash, ig_snapshot_info(old)->hash) == 0;
 	log_info("icpguard: %s %s in force (was %s)", slot_name[i],
 		ig_snapshot_info(s)->ident,
 		old ? ig_snapshot_info(old)->ident : "none");
 	index_note(s);
 	retire(ret, old);
-	if(!ig_view_begin(s, &view)) return;
-	n = flush_cache(ie, full ? NULL : &view);
+	if(same) {
+		verbose(VERB_OPS, "icpguard: expired 0 cached messages after "
+			"the swap (the same serial and content hash as the "
+			"snapshot before)");
+		return 0;
+	}
+	if(!ig_view_begin(s, &view)) {
+		retire(ret, dropped);
+		return 0;
+	}
+	t0 = mono_ms();
+	if(dropped && !full && ig_view_begin(dropped, &dview)) {
+		/* what changed since the old snapshot with its delta: the
+		 * new one's changed set (against the old alone) and every
+		 * name the dropped delta held */
+		struct changed_src src[2] = { { &view, IG_DB_CHANGED },
+			{ &dview, IG_DB_NAME } };
+		log_info("icpguard: delta snapshot %s no longer in force",
+			ig_snapshot_info(dropped)->ident);
+		n = flush_sources(ie, src, 2, NULL, 0);
+		ig_view_end(&dview);
+	} else
+		n = flush_cache(ie, full || dropped ? NULL : &view);
 	ig_view_end(&view);
+	retire(ret, dropped);
+	/* answers being decided on the old snapshot meanwhile are retired
+	 * when their query ends (module/icpguard.c, clear): no second pass */
 	verbose(VERB_OPS, "icpguard: expired %lu cached messages after the "
-		"swap (%s)", n, full ? "all" : "changed names");
-	/* the previous swap's second pass now, this one's in 300 ms */
-	reflush_run(ie, rf, 1);
-	ig_snapshot_ref(s);
-	rf->snap = s;
-	rf->full = full;
-	rf->at_ms = mono_ms() + 300;
+		"swap (%s) in %lld ms", n, full ? "all: the serial jumped or "
+		"the snapshot says everything changed" : "changed names",
+		(long long)(mono_ms() - t0));
+	return 0;
 }
 
-/** write the counters as Prometheus text (temp file + rename) */
+/** write the counters as Prometheus text (common/stats_text.h) */
 static void
 stats_dump(struct icpguard_env* ie)
 {
+	struct ig_stats_common c;
 	char tmp[1100];
 	FILE* out;
 	int r, i;
-	snprintf(tmp, sizeof(tmp), "%s~", ie->cfg.stats_file);
-	if(!(out = fopen(tmp, "w"))) return;
-	fprintf(out, "# HELP icpguard_verdicts_total Verdicts taken by reason "
-		"(cache hits are not verdicts).\n"
-		"# TYPE icpguard_verdicts_total counter\n");
+	if(!(out = ig_stats_begin(ie->cfg.stats_file, tmp, sizeof(tmp))))
+		return;
 	for(r = 0; r < IG_REASON_COUNT; r++)
-		fprintf(out, "icpguard_verdicts_total{reason=\"%s\"} %lu\n",
-			ig_reason_name((enum ig_reason)r),
-			atomic_load(&ie->stats.verdicts[r]));
-	fprintf(out, "# TYPE icpguard_snapshot_serial gauge\n");
+		c.verdicts[r] = atomic_load(&ie->stats.verdicts[r]);
+	c.swaps = atomic_load(&ie->stats.swaps);
+	c.refused = atomic_load(&ie->stats.refused);
+	c.audit_sent = ig_audit_sent(&ie->audit);
+	c.audit_dropped = ig_audit_dropped(&ie->audit);
 	pthread_mutex_lock(&ie->lock);
-	for(i = 0; i < IG_SLOT_COUNT; i++) {
-		const struct ig_snapshot_info* si = ie->slot[i].current ?
+	for(i = 0; i < IG_SLOT_COUNT && i < 2; i++)
+		c.slot[i] = ie->slot[i].current ?
 			ig_snapshot_info(ie->slot[i].current) : NULL;
-		if(!si) continue;
-		fprintf(out, "icpguard_snapshot_serial{slot=\"%s\"} %llu\n"
-			"icpguard_snapshot_created_seconds{slot=\"%s\"} %lld\n",
-			i ? "orders" : "main", (unsigned long long)si->serial,
-			i ? "orders" : "main", (long long)si->created);
-	}
+	ig_stats_common_write(out, &c);
 	pthread_mutex_unlock(&ie->lock);
-	fprintf(out, "# TYPE icpguard_snapshot_swaps_total counter\n"
-		"icpguard_snapshot_swaps_total %lu\n"
-		"# TYPE icpguard_snapshot_refused_total counter\n"
-		"icpguard_snapshot_refused_total %lu\n"
-		"# TYPE icpguard_cache_expired_total counter\n"
-		"icpguard_cache_expired_total %lu\n"
-		"# TYPE icpguard_audit_sent_total counter\n"
-		"icpguard_audit_sent_total %lu\n"
-		"# TYPE icpguard_audit_dropped_total counter\n"
-		"icpguard_audit_dropped_total %lu\n",
-		atomic_load(&ie->stats.swaps), atomic_load(&ie->stats.refused),
-		atomic_load(&ie->stats.expired), atomic_load(&ie->audit.sent),
-		icpguard_audit_dropped(ie));
-	if(fclose(out) != 0 || rename(tmp, ie->cfg.stats_file) != 0)
-		unlink(tmp);
+	/* the Unbound module's own: its cache expiry */
+	ig_stats_counter(out, "icpguard_cache_expired_total",
+		atomic_load(&ie->stats.expired));
+	ig_stats_counter(out, "icpguard_cache_retired_late_total",
+		atomic_load(&ie->stats.retired_late));
+	(void)ig_stats_end(out, tmp, ie->cfg.stats_file);
 }
 
 /** the watch thread */
@@ -543,12 +966,17 @@ static void*
 watch_main(void* arg)
 {
 	struct icpguard_env* ie = (struct icpguard_env*)arg;
-	struct file_id refused[IG_SLOT_COUNT];
-	struct reflush rf = { NULL, 0, 0 };
+	struct ig_file_id refused[IG_SLOT_COUNT];
+	/* a delta snapshot held back, and the main snapshot then in force:
+	 * looked at again when either changes */
+	struct ig_file_id held, held_main;
 	struct retired ret;
-	int i, ticks = 0;
+	int i, k, nfd;
+	int64_t next_tick = mono_ms() + 1000;
 	char host[128];
 	memset(refused, 0, sizeof(refused));
+	memset(&held, 0, sizeof(held));
+	memset(&held_main, 0, sizeof(held_main));
 	memset(&ret, 0, sizeof(ret));
 	log_thread_set(NULL);
 	if(ie->cfg.audit_identity[0])
@@ -556,36 +984,49 @@ watch_main(void* arg)
 	else if(gethostname(host, sizeof(host)) != 0 || strchr(host, '"'))
 		snprintf(host, sizeof(host), "unbound");
 	int64_t last = (int64_t)time(NULL);
-	while(nap(ie, ie->cfg.poll_ms)) {
+	nfd = notify_open(ie);
+	while(nap(ie, nfd, ie->cfg.poll_ms)) {
 		int64_t now = (int64_t)time(NULL);
 		if(now != last) {
 			order_transitions(ie, last, now);
 			last = now;
 		}
 		/* order hit counts, about once a second */
-		ticks += ie->cfg.poll_ms;
-		if(ticks >= 1000) {
-			ticks = 0;
+		if(mono_ms() >= next_tick) {
+			next_tick = mono_ms() + 1000;
 			if(ie->cfg.order_stats[0])
 				(void)icpguard_hits_dump(&ie->hits,
 					ie->cfg.order_stats, host);
 			if(ie->cfg.stats_file[0])
 				stats_dump(ie);
 		}
-		for(i = 0; i < IG_SLOT_COUNT; i++) {
-			struct file_id id;
+		/* the order snapshot first: verifying a large main snapshot
+		 * (its SHA-256, about a second at ten million filings) must
+		 * not hold back a takedown published at the same time; the
+		 * delta last, over the main snapshot just taken */
+		for(k = 0; k < IG_SLOT_COUNT; k++) {
+			static const int order[IG_SLOT_COUNT] = { IG_SLOT_ORDERS,
+				IG_SLOT_MAIN, IG_SLOT_DELTA };
+			struct ig_file_id id;
+			i = order[k];
 			if(!ie->slot[i].path[0] ||
-				!file_id_get(ie->slot[i].path, &id))
+				!ig_file_id_of(ie->slot[i].path, &id))
 				continue;
 			if(file_id_same(&ie->slot[i], &id) ||
-				memcmp(&id, &refused[i], sizeof(id)) == 0)
+				ig_file_id_equal(&id, &refused[i]))
 				continue;
-			try_swap(ie, i, &id, &refused[i], &rf, &ret);
+			if(i == IG_SLOT_DELTA && ig_file_id_equal(&id, &held) &&
+				ig_file_id_equal(&ie->slot[IG_SLOT_MAIN].id,
+				&held_main))
+				continue;
+			if(try_swap(ie, i, &id, &refused[i], &ret)) {
+				held = id;
+				held_main = ie->slot[IG_SLOT_MAIN].id;
+			}
 		}
-		reflush_run(ie, &rf, 0);
 		retired_release(&ret, 0);
 	}
-	if(rf.snap) ig_snapshot_unref(rf.snap);
+	if(nfd >= 0) close(nfd);
 	retired_release(&ret, 1);
 	return NULL;
 }

@@ -180,7 +180,21 @@ ig_audit_reader_next(struct ig_audit_reader* r, const uint8_t** data,
 	char what[96];
 	if(r->stopped)
 		return 0;
+	/* libfstrm (0.6) reports success without setting data or length
+	 * for a data frame longer than the maximum frame size (its reader
+	 * then stays failed): never hand the caller what it did not set.  A
+	 * data frame it did read has a length of at least 1 (0 marks a
+	 * control frame), so no data means that frame. */
+	*data = NULL;
+	*len = 0;
 	res = fstrm_reader_read(r->fr, data, len);
+	if(res == fstrm_res_success && (*data == NULL || *len == 0)) {
+		snprintf(err, errlen, "frame %lu (byte offset %llu): corrupt "
+			"(a frame length over the limit of %d bytes)",
+			r->frame + 1, (unsigned long long)start,
+			IG_AUDIT_MAX_FRAME);
+		return -1;
+	}
 	if(res == fstrm_res_success) {
 		r->frame++;
 		/* a data frame is its 4-byte length and the payload; control

@@ -408,9 +408,16 @@ ig_csv_field(FILE* out, const char* str)
 char*
 ig_audit_time_text(int64_t sec, uint32_t nsec, char* buf, size_t buflen)
 {
-	time_t t = (time_t)(sec + 8 * 3600);
+	time_t t;
 	struct tm tm;
 	char b[32];
+	/* Beijing time is UTC+8; a damaged record's seconds may sit near the
+	 * ends of int64 (no signed overflow here) */
+	if(sec > INT64_MAX - 8 * 3600 || sec < INT64_MIN + 8 * 3600) {
+		snprintf(buf, buflen, "?");
+		return buf;
+	}
+	t = (time_t)(sec + 8 * 3600);
 	if(!gmtime_r(&t, &tm)) {
 		snprintf(buf, buflen, "?");
 		return buf;

@@ -38,9 +38,11 @@ ig_cmd_checkconf(int argc, char** argv)
 		return 1;
 	}
 	printf("# %s: good\nsnapshot: %s\norders-snapshot: %s\n"
+		"delta-snapshot: %s\n"
 		"order-stats: %s\nstats-file: %s\nscope: %s\n"
 		"chain-check: %s\nmode: %s\n", path, cfg.snapshot,
-		cfg.orders_snapshot, cfg.order_stats, cfg.stats_file,
+		cfg.orders_snapshot, cfg.delta_snapshot, cfg.order_stats,
+		cfg.stats_file,
 		cfg.scope == IG_SCOPE_ALL ? "all" : "domestic",
 		cfg.chain == IG_CHAIN_QNAME ? "qname" : "all",
 		cfg.monitor ? "monitor" : "enforce");
@@ -48,16 +50,21 @@ ig_cmd_checkconf(int argc, char** argv)
 		printf("action-%s: %s\n", ig_reason_name((enum ig_reason)i),
 			icpguard_action_name(cfg.action[i]));
 	printf("notice-ipv4: %s\nnotice-ipv6: %s\npolicy-ttl: %u\n"
-		"fail-open: %s\npoll-interval: %d\nlog-blocks: %s\n"
-		"strict-cache: %s\n",
+		"fail-open: %s\npoll-interval: %d\nlog-blocks: %s\n",
 		cfg.have_notice4 ? ig_addr_to_text(&cfg.notice4, a4, sizeof(a4))
 		: "", cfg.have_notice6 ? ig_addr_to_text(&cfg.notice6, a6,
 		sizeof(a6)) : "", cfg.ttl, cfg.fail_open ? "yes" : "no",
-		cfg.poll_ms, cfg.log_blocks ? "yes" : "no",
-		cfg.strict_cache ? "all" : "unfiled");
+		cfg.poll_ms, cfg.log_blocks ? "yes" : "no");
+	if(cfg.strict_cache_given)
+		printf("# warning: strict-cache is obsolete and ignored: the "
+			"module leaves Unbound's caching as it is\n");
 	{
 		struct ig_snapshot* s;
-		if(!ig_snapshot_open(cfg.snapshot, &s, err, sizeof(err))) {
+		int sealed;
+		/* what the module checks before it puts a snapshot in
+		 * force: the seal, then LMDB */
+		if(!ig_snapshot_open_verified(cfg.snapshot, &s, &sealed, err,
+			sizeof(err))) {
 			printf("# warning: %s\n", err);
 		} else {
 			printf("# snapshot %s readable\n",

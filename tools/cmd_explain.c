@@ -74,6 +74,7 @@ ig_cmd_explain(int argc, char** argv)
 	const char* path = ig_default_snapshot(), *err, *opath = NULL;
 	int json = 0, c, nalias = 0, naddr = 0, answered = 0;
 	char ebuf[512], t1[1024], t2[1024];
+	int sealed = 0;
 	size_t wl;
 
 	memset(&po, 0, sizeof(po));
@@ -148,7 +149,8 @@ ig_cmd_explain(int argc, char** argv)
 		fprintf(stderr, "explain: '%s': %s\n", argv[optind], err);
 		return 2;
 	}
-	if(!ig_snapshot_open(path, &snap, ebuf, sizeof(ebuf))) {
+	if(!ig_snapshot_open_verified(path, &snap, &sealed, ebuf,
+		sizeof(ebuf))) {
 		fprintf(stderr, "explain: %s\n", ebuf);
 		return 2;
 	}
@@ -158,7 +160,8 @@ ig_cmd_explain(int argc, char** argv)
 		return 2;
 	}
 	if(opath) {
-		if(!ig_snapshot_open(opath, &osnap, ebuf, sizeof(ebuf)) ||
+		if(!ig_snapshot_open_verified(opath, &osnap, &sealed, ebuf,
+			sizeof(ebuf)) ||
 			!ig_view_begin(osnap, &oview)) {
 			fprintf(stderr, "explain: %s\n", ebuf);
 			ig_snapshot_unref(osnap);
@@ -219,14 +222,25 @@ ig_cmd_info(int argc, char** argv)
 	MDB_cursor* cur;
 	MDB_val k, val;
 	const struct ig_snapshot_info* si;
-	if(argc > 1 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h"))) {
-		printf("usage: icpguard info [SNAPSHOT]\n\nPrint the identity "
-			"(serial, hash, creation time), source serials and "
-			"record counts of a snapshot.\n");
-		return 0;
+	int verify = 1, sealed = 0, i;
+	for(i = 1; i < argc; i++) {
+		if(!strcmp(argv[i], "--help") || !strcmp(argv[i], "-h")) {
+			printf("usage: icpguard info [--no-verify] [SNAPSHOT]\n\n"
+				"Print the identity (serial, hash, creation time), "
+				"source serials and record counts of a snapshot,\n"
+				"after checking the file against its seal (its "
+				"SHA-256; --no-verify: only that it is whole).\n"
+				"Exit 2 when the file is damaged or truncated.\n");
+			return 0;
+		} else if(!strcmp(argv[i], "--no-verify")) verify = 0;
+		else if(argv[i][0] == '-') {
+			fprintf(stderr, "info: unknown option '%s' (try "
+				"--help)\n", argv[i]);
+			return 2;
+		} else path = argv[i];
 	}
-	if(argc > 1) path = argv[1];
-	if(!ig_snapshot_open(path, &snap, err, sizeof(err))) {
+	if(!(verify ? ig_snapshot_open_verified(path, &snap, &sealed, err,
+		sizeof(err)) : ig_snapshot_open(path, &snap, err, sizeof(err)))) {
 		fprintf(stderr, "info: %s\n", err);
 		return 2;
 	}
@@ -235,9 +249,12 @@ ig_cmd_info(int argc, char** argv)
 		ig_snapshot_unref(snap);
 		return 2;
 	}
-	printf("snapshot %s\nserial   %llu\nhash     %s\ncreated  %s\n",
+	printf("snapshot %s\nserial   %llu\nhash     %s\ncreated  %s\n"
+		"file     %s\n",
 		path, (unsigned long long)si->serial, si->hash,
-		ig_format_time(si->created, tb, sizeof(tb)));
+		ig_format_time(si->created, tb, sizeof(tb)), !verify ?
+		"whole (not verified: --no-verify)" :
+		"sealed, SHA-256 verified");
 	if(mdb_cursor_open(view.txn, ig_view_dbi(&view, IG_DB_META), &cur) == 0) {
 		int rc = mdb_cursor_get(cur, &k, &val, MDB_FIRST);
 		while(rc == 0) {

@@ -86,6 +86,20 @@ post(const char* loader, json_t* env)
 		return 2;
 	}
 	printf("%s", resp);
+	if(status == 503) {
+		json_t* j = json_loads(resp, 0, NULL);
+		if(json_is_true(json_object_get(j, "journaled")))
+			fprintf(stderr, "order: journaled by the loader but NOT "
+				"in force (HTTP 503): %s\n", json_string_value(
+				json_object_get(j, "reason")) ?
+				json_string_value(json_object_get(j, "reason")) :
+				"order snapshot not published");
+		else fprintf(stderr, "order: refused by the loader (HTTP "
+				"%d)\n", status);
+		json_decref(j);
+		free(resp);
+		return 1;
+	}
 	free(resp);
 	if(status != 200) {
 		fprintf(stderr, "order: refused by the loader (HTTP %d)\n",

@@ -77,7 +77,7 @@ ig_cmd_registrar(int argc, char** argv)
 		{ NULL, 0, NULL, 0 }
 	};
 	const char* reg = NULL, *path = ig_default_snapshot();
-	int csv = 0, c, found = 0, rc;
+	int csv = 0, c, found = 0, rc, sealed;
 	struct ig_snapshot* snap;
 	struct ig_view view;
 	struct ig_policy_opts po;
@@ -110,7 +110,9 @@ ig_cmd_registrar(int argc, char** argv)
 		registrar_usage(stderr);
 		return 2;
 	}
-	if(!ig_snapshot_open(path, &snap, err, sizeof(err))) {
+	/* verified like the module's: a damaged page never reaches LMDB */
+	if(!ig_snapshot_open_verified(path, &snap, &sealed, err,
+		sizeof(err))) {
 		fprintf(stderr, "registrar: %s\n", err);
 		return 2;
 	}

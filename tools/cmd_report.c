@@ -289,8 +289,10 @@ report_snapshot(struct report* rp, const char* path, char* ident,
 	MDB_val k, v;
 	char err[512], id[256];
 	size_t i;
-	int rc;
-	if(!ig_snapshot_open(path, &snap, err, sizeof(err))) {
+	int rc, sealed;
+	/* verified like the module's: a damaged page never reaches LMDB */
+	if(!ig_snapshot_open_verified(path, &snap, &sealed, err,
+		sizeof(err))) {
 		fprintf(stderr, "report: %s\n", err);
 		return 0;
 	}

@@ -40,6 +40,9 @@ static const struct command commands[] = {
 	{ "audit", ig_cmd_audit, "convert dnstap audit records to JSON lines or CSV" },
 	{ "report", ig_cmd_report, "monthly report of sites closed per order" },
 	{ "feed", ig_cmd_feed, "publish source files as signed feeds" },
+#ifdef HAVE_ZSCANNER
+	{ "zone", ig_cmd_zone, "zone audit: the names of zone files the policy would block" },
+#endif
 	{ NULL, NULL, NULL }
 };
 

@@ -31,6 +31,9 @@ int ig_cmd_audit(int argc, char** argv);
 int ig_cmd_report(int argc, char** argv);
 /** publish source files as signed feeds (tools/cmd_feed.c) */
 int ig_cmd_feed(int argc, char** argv);
+/** `zone audit`: the names of zone files the policy would block
+ * (tools/cmd_zone.c, built with libzscanner) */
+int ig_cmd_zone(int argc, char** argv);
 
 /** the default snapshot path: $ICPGUARD_SNAPSHOT or the built-in one */
 const char* ig_default_snapshot(void);

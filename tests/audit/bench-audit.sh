@@ -177,7 +177,7 @@ server:
   so-rcvbuf: 4m
   minimal-responses: yes
   ede: yes
-  module-config: "dynlib validator iterator"
+  module-config: "validator dynlib iterator"
 stub-zone:
   name: "cn"
   stub-addr: 127.0.0.2@$nsport

@@ -164,6 +164,17 @@ run audit "$W/garbage.fstrm"
 expect_lines 13 2 "a frame that is not protobuf is skipped, exit 2"
 err_has "$W/garbage.fstrm: frame 3 (byte offset " "... named by file and frame number"
 err_has "not a dnstap protobuf message" "... with the reason"
+# a frame length over the reader's limit (256 KiB) after two good frames:
+# libfstrm says success without setting the frame (issue 17 finding 7:
+# uninitialized pointers reached the decoder)
+be32() { od -An -tu1 -j "$2" -N4 "$1" | awk '{print ((($1 * 256 + $2) * 256) + $3) * 256 + $4}'; }
+_o=$(( 8 + $(be32 "$CAP" 4) ))
+_o=$(( _o + 4 + $(be32 "$CAP" $_o) ))
+_o=$(( _o + 4 + $(be32 "$CAP" $_o) ))
+{ head -c $_o "$CAP"; printf '\000\005\000\000'; head -c 64 /dev/zero; } >"$W/long.fstrm"
+run audit "$W/long.fstrm"
+expect_lines 2 2 "a frame length over the limit: the records before it, exit 2"
+err_has "$W/long.fstrm: frame 3 (byte offset $_o): corrupt (a frame length over the limit" "... names the frame, its offset and the reason"
 "$MK" "$W/other.fstrm" --content-type text/plain
 run audit "$W/other.fstrm"
 expect_lines 0 2 "another content type: exit 2"

@@ -19,6 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "tools/audit.h"
+#include "lib/timefmt.h"
 #include "tests/audit/fixture.h"
 
 /** decode fixture record n (1-based) */
@@ -451,6 +452,49 @@ test_names(void** state)
 	assert_string_equal(ig_msgtype_text(5), "CQ");
 	assert_string_equal(ig_audit_time_text(1714492800, 999999999, t,
 		sizeof(t)), "2024-05-01T00:00:00.999999+08:00");
+	/* a damaged record's seconds at the ends of int64: no overflow
+	 * (UBSan), a plain "?" */
+	assert_string_equal(ig_audit_time_text(INT64_MAX, 0, t, sizeof(t)),
+		"?");
+	assert_string_equal(ig_audit_time_text(INT64_MAX - 8 * 3600 + 1, 0,
+		t, sizeof(t)), "?");
+	assert_string_equal(ig_audit_time_text(INT64_MIN, 0, t, sizeof(t)),
+		"?");
+	/* the same for lib's formatter (icpguard info, explain) */
+	assert_string_equal(ig_format_time(1714492800, t, 32),
+		"2024-05-01T00:00:00+08:00");
+	assert_string_equal(ig_format_time(INT64_MAX, t, 32), "?");
+	assert_string_equal(ig_format_time(INT64_MAX - 8 * 3600 + 1, t, 32),
+		"?");
+	assert_string_equal(ig_format_time(INT64_MIN, t, 32), "?");
+	assert_string_equal(ig_format_time((int64_t)1 << 50, t, 32),
+		"35680317-09-26T02:57:04+08:00");
+}
+
+/** ig_parse_time's offsets: exactly +HH:MM (a short one read past the end
+ * of the text: tests/fuzz, fuzz_source, orders.csv "effective") */
+static void
+test_parse_time_offset(void** state)
+{
+	static const char* const bad[] = { "2022-01-01+1:2", "2022-01-01+08:0",
+		"2022-01-01T09:30+8", "2022-01-01+ 8:00", "2022-01-01+-8:00",
+		"2022-01-01+24:00", "2022-01-01+08:60", "2022-01-01+08:00x",
+		"2022-01-01-", NULL };
+	int64_t t;
+	int i;
+	(void)state;
+	assert_int_equal(ig_parse_time("2022-01-01T08:00+08:00", &t), 1);
+	assert_int_equal(t, 1640995200);
+	assert_int_equal(ig_parse_time("2022-01-01T00:00-05:30", &t), 1);
+	assert_int_equal(t, 1640995200 + 5 * 3600 + 30 * 60);
+	assert_int_equal(ig_parse_time("2022-01-01T00:00Z", &t), 1);
+	assert_int_equal(t, 1640995200);
+	for(i = 0; bad[i]; i++) {
+		/* a heap copy of the exact length: ASan sees a read past it */
+		char* c = strdup(bad[i]);
+		assert_int_equal(ig_parse_time(c, &t), 0);
+		free(c);
+	}
 }
 
 int
@@ -472,6 +516,7 @@ main(void)
 		cmocka_unit_test(test_csv_field),
 		cmocka_unit_test(test_print_json_and_csv),
 		cmocka_unit_test(test_names),
+		cmocka_unit_test(test_parse_time_offset),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

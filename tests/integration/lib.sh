@@ -21,7 +21,8 @@
 #   check_ede, check_no_policy_ede, check_ad_clear, check_answer_contains,
 #   check_no_address, check_answer_empty, check_ttl_le, check_policy_soa,
 #   check_upstream_soa.
-# Processes: ig_start_tree, ig_build_policy, ig_start_unbound, ig_stop_unbound,
+# Processes: ig_start_tree, ig_build_policy, ig_policy_copy_and_start,
+#   ig_start_unbound, ig_stop_unbound,
 #   ig_stop_all (EXIT trap), ig_uctl, ig_nsd_queries, ig_tree_queries.
 
 # ---------------------------------------------------------------- paths
@@ -209,6 +210,23 @@ ig_track() {
 	echo "$1" >>"$IG_WORK/pids"
 }
 
+ig_stop_watch_and_load() {
+	# ig_stop_watch_and_load STOPFILE WATCH_PID PERF_PID: end a watcher
+	# loop (it stops at its next turn once STOPFILE exists) and a dnsperf
+	# run (SIGINT: it prints its statistics; queries in flight count as
+	# "interrupted", not lost); each bounded (10 s, then killed)
+	touch "$1"
+	_k=0
+	while kill -0 "$2" 2>/dev/null && [ $_k -lt 100 ]; do sleep 0.1; _k=$((_k + 1)); done
+	ig_kill_wait "$2" 2
+	ig_untrack "$2"
+	kill -INT "$3" 2>/dev/null
+	_k=0
+	while kill -0 "$3" 2>/dev/null && [ $_k -lt 100 ]; do sleep 0.1; _k=$((_k + 1)); done
+	ig_kill_wait "$3" 2
+	ig_untrack "$3"
+}
+
 ig_kill_wait() {
 	# ig_kill_wait PID [TIMEOUT_S]: TERM, wait up to TIMEOUT (default 5 s), KILL
 	_p=$1
@@ -382,6 +400,15 @@ ig_build_policy() {
 	"$IG_ICPGUARD" build --source "$1" --out "$_out" >>"$IG_WORK/build.log" 2>&1
 }
 
+ig_policy_copy_and_start() {
+	# a copy of the test policy in $POL (a test changes it and publishes
+	# it again), built into the snapshot, and Unbound with the module
+	POL=$IG_WORK/policy-src
+	cp -r "$IG_POLICY_SRC" "$POL"
+	ig_build_policy "$POL" || { ig_diag "$(cat "$IG_WORK/build.log")"; ig_bail "icpguard build failed"; }
+	ig_start_unbound || ig_bail "Unbound with the module did not start"
+}
+
 # ---------------------------------------------------------------- Unbound
 ig_merge_conf() {
 	# ig_merge_conf FILE OVERRIDES: replace or add "key: value" lines of FILE
@@ -425,7 +452,7 @@ EOF
 	if [ "${IG_NO_MODULE:-0}" = 1 ]; then
 		_modcfg='"validator iterator"'
 	else
-		_modcfg='"dynlib validator iterator"'
+		_modcfg='"validator dynlib iterator"'
 	fi
 	cat >"$IG_WORK/server.conf" <<EOF
 	verbosity: 1
@@ -703,4 +730,49 @@ check_upstream_soa() {
 	case "$_rname" in *icpguard.invalid.) _why="$_why${_why:+; }synthesized SOA ($_rname)" ;; esac
 	[ -z "$_why" ]
 	ig_check $? "${2:-$IG_Q: upstream SOA of $_z unchanged}" "$_why"
+}
+
+# --- dnstap capture (tests/audit/audit.sh, tests/knot/knot.sh)
+
+# ig_capture_start FILE: fstrm_capture (Debian fstrm-bin) listening on the
+# Unix socket $IG_CAP_SOCK, writing FILE; waits (bounded, 5 s) for the
+# socket; its pid in IG_CAP_PID
+IG_CAP_PID=""
+ig_capture_start() {
+	rm -f "$IG_CAP_SOCK"
+	fstrm_capture -t protobuf:dnstap.Dnstap -u "$IG_CAP_SOCK" -w "$1" \
+		>>"$IG_WORK/capture.log" 2>&1 9>&- &
+	IG_CAP_PID=$!
+	ig_track "$IG_CAP_PID"
+	_i=0
+	while [ ! -S "$IG_CAP_SOCK" ] && [ $_i -lt 50 ]; do sleep 0.1; _i=$((_i + 1)); done
+	[ -S "$IG_CAP_SOCK" ] || ig_bail "fstrm_capture did not create $IG_CAP_SOCK: $(cat "$IG_WORK/capture.log")"
+}
+# ig_capture_stop: SIGTERM (after SIGCONT, if stopped): fstrm_capture
+# writes the STOP frame and closes the file
+ig_capture_stop() {
+	[ -n "$IG_CAP_PID" ] || return 0
+	kill -CONT "$IG_CAP_PID" 2>/dev/null
+	ig_kill_wait "$IG_CAP_PID" 5
+	ig_untrack "$IG_CAP_PID"
+	IG_CAP_PID=""
+}
+# ig_audit_json FILE [ARGS...]: `icpguard audit` output in
+# $IG_WORK/audit.out, its exit status in IG_AUDIT_RC
+ig_audit_json() {
+	_f=$1
+	shift
+	"$IG_ICPGUARD" audit "$@" "$_f" >"$IG_WORK/audit.out" 2>"$IG_WORK/audit.err"
+	IG_AUDIT_RC=$?
+}
+# ig_audit_record_of QNAME [N]: the Nth (default 1st) JSON record for QNAME
+ig_audit_record_of() {
+	grep -F "\"qname\":\"$1\"" "$IG_WORK/audit.out" | sed -n "${2:-1}p"
+}
+# ig_check_field RECORD KEY VALUE DESC: "KEY":VALUE in the JSON record
+ig_check_field() {
+	case "$1" in
+	*"\"$2\":$3"[,}]*) ig_ok "$4" ;;
+	*) ig_notok "$4"; ig_diag "want \"$2\":$3 in: ${1:-no record}" ;;
+	esac
 }

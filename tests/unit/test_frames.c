@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_frames.c - unit tests of module/frames.c, the ring the
+ * tests/unit/test_frames.c - unit tests of common/frames.c, the ring the
  * dnstap frames in flight live in.
  *
  * \file
@@ -20,7 +20,7 @@
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
-#include "module/frames.h"
+#include "common/frames.h"
 
 /** is p one of the ring's bytes */
 static int

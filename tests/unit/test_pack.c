@@ -1,5 +1,5 @@
 /*
- * tests/unit/test_pack.c - unit tests of module/pack.c, the dnstap packer
+ * tests/unit/test_pack.c - unit tests of common/pack.c, the dnstap packer
  * of the audit records.
  *
  * \file
@@ -21,7 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include "module/pack.h"
+#include "common/pack.h"
 
 /** a record and the storage of its bytes fields */
 struct rec {

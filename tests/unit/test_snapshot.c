@@ -16,6 +16,7 @@
 #include <setjmp.h>
 #include <stdint.h>
 #include <cmocka.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -909,6 +910,156 @@ test_index_absent_without_names(void** state)
 	ig_snapshot_unref(s);
 }
 
+/** copy the first n bytes of src to dst (n: -1 the whole file), then
+ * flip the byte at flip (-1: none) */
+static void
+copy_damaged(const char* src, const char* dst, long n, long flip)
+{
+	FILE* in = fopen(src, "rb"), *out = fopen(dst, "wb");
+	long i = 0;
+	int c;
+	assert_non_null(in);
+	assert_non_null(out);
+	while((n < 0 || i < n) && (c = fgetc(in)) != EOF) {
+		if(i == flip) c ^= 0x5a;
+		fputc(c, out);
+		i++;
+	}
+	fclose(in);
+	fclose(out);
+}
+
+/* a published snapshot is sealed; truncated copies never reach LMDB (no
+ * SIGBUS), a changed byte fails the verification, the original passes */
+static void
+test_seal_truncation_and_damage(void** state)
+{
+	struct fixture* fx = *state;
+	struct ig_snapshot* s = NULL;
+	char bad[600], err[512];
+	struct stat st;
+	static const long cuts[] = { 0, 100, 4096, 12288, 20000, 40960, -2 };
+	int i, sealed = 0;
+	publish_one(fx->path, "filed.cn", 7);
+	assert_int_equal(stat(fx->path, &st), 0);
+	assert_true(ig_snapshot_file_verify(fx->path, &sealed, err,
+		sizeof(err)));
+	assert_int_equal(sealed, 1);
+	assert_true(ig_snapshot_open_verified(fx->path, &s, &sealed, err,
+		sizeof(err)));
+	ig_snapshot_unref(s);
+	snprintf(bad, sizeof(bad), "%s.bad", fx->path);
+	for(i = 0; cuts[i] != -2; i++) {
+		long n = cuts[i] < st.st_size ? cuts[i] : (long)st.st_size - 1;
+		copy_damaged(fx->path, bad, n, -1);
+		s = NULL;
+		assert_false(ig_snapshot_open(bad, &s, err, sizeof(err)));
+		assert_null(s);
+		assert_non_null(strstr(err, bad));
+		assert_false(ig_snapshot_open_verified(bad, &s, &sealed, err,
+			sizeof(err)));
+	}
+	/* one byte short of the seal, and one byte inside a page */
+	copy_damaged(fx->path, bad, (long)st.st_size - 1, -1);
+	assert_false(ig_snapshot_file_verify(bad, &sealed, err, sizeof(err)));
+	copy_damaged(fx->path, bad, -1, 4096 * 3 + 100);
+	assert_false(ig_snapshot_file_verify(bad, &sealed, err, sizeof(err)));
+	assert_non_null(strstr(err, "damaged"));
+	assert_false(ig_snapshot_open_verified(bad, &s, &sealed, err,
+		sizeof(err)));
+	/* the seal cut off whole: LMDB's pages are all there, but nothing
+	 * vouches for them (the snapshot fuzz target crashed LMDB with such a
+	 * file): refused by the full check, the cheap one lets it pass */
+	copy_damaged(fx->path, bad, (long)st.st_size - IG_SEAL_LEN, -1);
+	assert_false(ig_snapshot_file_verify(bad, &sealed, err, sizeof(err)));
+	assert_non_null(strstr(err, "not sealed"));
+	assert_true(ig_snapshot_open(bad, &s, err, sizeof(err)));
+	ig_snapshot_unref(s);
+	s = NULL;
+	/* the seal itself altered */
+	copy_damaged(fx->path, bad, -1, (long)st.st_size - 10);
+	assert_false(ig_snapshot_file_verify(bad, &sealed, err, sizeof(err)));
+	unlink(bad);
+}
+
+/* a file renamed over the path between the check and LMDB's open is
+ * refused before LMDB reads a page of it: a short one would SIGBUS */
+static void
+test_open_checked_other_file(void** state)
+{
+	struct fixture* fx = *state;
+	struct ig_snapshot* s = NULL;
+	char other[600], err[512];
+	int fd;
+	publish_one(fx->path, "filed.cn", 7);
+	snprintf(other, sizeof(other), "%s.other", fx->path);
+	copy_damaged(fx->path, other, -1, -1);
+	fd = open(other, O_RDONLY);
+	assert_true(fd >= 0);
+	/* the checked file (other) is whole; the path now holds a short one */
+	copy_damaged(other, fx->path, 12288, -1);
+	assert_false(ig_snapshot_open_checked(fx->path, fd, &s, err,
+		sizeof(err)));
+	assert_null(s);
+	assert_non_null(strstr(err, "replaced while it was being opened"));
+	/* the same file: opened */
+	assert_true(ig_snapshot_open_checked(other, fd, &s, err,
+		sizeof(err)));
+	ig_snapshot_unref(s);
+	close(fd);
+	unlink(other);
+}
+
+/* ig_snapshot_open_memo verifies a file whole the first time, only checks
+ * the same unchanged file cheaply after that, and verifies again (and
+ * refuses) a file damaged in place or renamed over the path */
+static void
+test_open_memo(void** state)
+{
+	struct fixture* fx = *state;
+	struct ig_snapshot_memo memo = { 0 };
+	struct ig_snapshot* s = NULL;
+	char bad[600], err[512];
+	struct stat st;
+	publish_one(fx->path, "filed.cn", 7);
+	snprintf(bad, sizeof(bad), "%s.bad", fx->path);
+	copy_damaged(fx->path, bad, -1, -1);
+	assert_true(ig_snapshot_open_memo(bad, &memo, &s, err, sizeof(err)));
+	ig_snapshot_unref(s);
+	assert_int_equal(memo.valid, 1);
+	assert_int_equal(stat(bad, &st), 0);
+	assert_true(memo.id.ino == st.st_ino && memo.id.size == st.st_size);
+	/* the same file again: opened (the cheap check) */
+	assert_true(ig_snapshot_open_memo(bad, &memo, &s, err, sizeof(err)));
+	ig_snapshot_unref(s);
+	/* damaged in place (a byte of a page; the write moves the mtime) */
+	{
+		int fd = open(bad, O_WRONLY);
+		unsigned char c = 0xa5;
+		struct timespec ts[2] = { { 0, UTIME_OMIT },
+			{ st.st_mtim.tv_sec + 1, 0 } };
+		assert_true(fd >= 0);
+		assert_int_equal(pwrite(fd, &c, 1, 4096 * 3 + 100), 1);
+		/* the mtime moved on even on a coarse clock */
+		assert_int_equal(futimens(fd, ts), 0);
+		close(fd);
+	}
+	s = NULL;
+	assert_false(ig_snapshot_open_memo(bad, &memo, &s, err, sizeof(err)));
+	assert_null(s);
+	assert_non_null(strstr(err, "damaged"));
+	/* another file renamed over the path: verified, and it is whole */
+	{
+		char other[620];
+		snprintf(other, sizeof(other), "%s.other", fx->path);
+		copy_damaged(fx->path, other, -1, -1);
+		assert_int_equal(rename(other, bad), 0);
+	}
+	assert_true(ig_snapshot_open_memo(bad, &memo, &s, err, sizeof(err)));
+	ig_snapshot_unref(s);
+	unlink(bad);
+}
+
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 
 int
@@ -942,6 +1093,9 @@ main(void)
 		T(test_db_names),
 		T(test_index_walk_agrees),
 		T(test_index_absent_without_names),
+		T(test_seal_truncation_and_damage),
+		T(test_open_checked_other_file),
+		T(test_open_memo),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -40,6 +40,8 @@ static struct {
 	struct ig_snapshot* snap;
 	struct ig_view view;
 	struct ig_snapshot_info info;
+	/** the delta snapshot over the world, when a test lays one on */
+	struct ig_view* delta;
 } world;
 
 /** one query */
@@ -103,6 +105,7 @@ run(const struct q* q)
 	o.scope = q->scope;
 	o.chain = q->chain;
 	o.now = q->now ? q->now : T0;
+	o.delta = world.delta;
 	memset(&V, 0x5a, sizeof(V));
 	ret = ig_decide(&world.view, &f, &o, &V);
 	assert_int_equal(ret, V.block);
@@ -826,6 +829,33 @@ test_redirect_by_range(void** state)
 	PASS(&q, ABROAD);
 }
 
+/* ig_addrs_matter agrees with ig_decide: for a QNAME pending before the
+ * answer and an answer without aliases, 0 exactly when the verdict on the
+ * answer is a pass (abroad) */
+static void
+test_addrs_matter_agrees(void** state)
+{
+	static const char* const addrs[] = { "8.8.8.8", "1.0.1.1",
+		"1.0.1.0", "1.0.4.232", "1.0.4.231", "203.0.113.9",
+		"1.0.2.3", "2001:4860::8888", "240e::1", "203.0.114.0",
+		"203.0.112.255", NULL };
+	int i;
+	(void)state;
+	for(i = 0; addrs[i]; i++) {
+		struct q q = { .qname = "unfiled.cn" };
+		struct ig_addr a = ut_addr(addrs[i]);
+		int m = ig_addrs_matter(&world.view, &a, 1);
+		q.addr[0] = addrs[i];
+		run(&q);
+		if(m != V.block)
+			fail_msg("%s: ig_addrs_matter %d, ig_decide %s %s",
+				addrs[i], m, V.block ? "block" : "pass",
+				ig_reason_name(V.reason));
+		if(!m) assert_int_equal(V.reason, IG_REASON_ABROAD);
+	}
+	assert_int_equal(ig_addrs_matter(&world.view, NULL, 0), 0);
+}
+
 static void
 test_redirect_beats_domestic(void** state)
 {
@@ -884,6 +914,182 @@ test_redirect_needs_answer(void** state)
 	assert_string_equal(wtext(V.match), "cancelled.cn.");
 }
 
+/* ---------------------------------------------------------------- */
+/* The delta layer (docs/snapshot.md, "The delta layer")              */
+
+/** a delta snapshot over base written at path (serial 3): filings added,
+ * changed and removed, blacklist entries added and removed */
+static struct ig_snapshot*
+delta_make(const struct ig_snapshot_info* base, const char* path)
+{
+	struct ig_writer* w = ut_writer(path);
+	uint8_t wire[IG_NAME_MAX];
+	static const char* const marks[] = { "newfiled.cn", "filed-cdn.cn",
+		"cancelled.cn", "newbad.cn", "bad.cn", "blfiled.cn",
+		"filed-ordered.cn", "excancel.cn", "x.filed.cn", "y.filed.cn",
+		NULL };
+	int i;
+	assert_true(ig_writer_delta_base(w, base));
+	for(i = 0; marks[i]; i++) {
+		ut_wire(marks[i], wire);
+		assert_true(ig_writer_delta_name(w, wire));
+	}
+	ut_filing(w, "newfiled.cn", IG_FILING_ACTIVE, "京ICP备70000001号-1");
+	ut_filing(w, "cancelled.cn", IG_FILING_ACTIVE, "浙ICP备40000004号-2");
+	ut_filing(w, "blfiled.cn", IG_FILING_ACTIVE, "京ICP备60000007号-1");
+	ut_filing(w, "excancel.cn", IG_FILING_ACTIVE, "京ICP备60000009号-2");
+	ut_filing(w, "x.filed.cn", IG_FILING_ACTIVE, "京ICP备70000002号-1");
+	ut_blacklist(w, "newbad.cn", 1, "新增", "CNCERT-delta");
+	return ut_publish_open(w, path, 3);
+}
+
+/** one query over the world with the delta laid on, and what it gives */
+struct delta_case {
+	/** QNAME */
+	const char* qname;
+	/** scope */
+	enum ig_scope scope;
+	/** expected block, reason, and record id ("" : not checked) */
+	int block;
+	/** reason */
+	enum ig_reason reason;
+	/** record id */
+	const char* id;
+};
+
+/** a delta's new values, its removal marks, and what it leaves alone */
+static void
+test_delta_layer(void** state)
+{
+	static const struct delta_case cases[] = {
+		/* a new filing */
+		{ "newfiled.cn", IG_SCOPE_ALL, 0, IG_REASON_FILED,
+			"京ICP备70000001号-1" },
+		/* a removal mark hides the base's filing */
+		{ "www.filed-cdn.cn", IG_SCOPE_ALL, 1, IG_REASON_NOFILING, "" },
+		/* a changed filing: cancelled, now active */
+		{ "cancelled.cn", IG_SCOPE_ALL, 0, IG_REASON_FILED,
+			"浙ICP备40000004号-2" },
+		/* a new blacklist entry, read from the delta */
+		{ "www.newbad.cn", IG_SCOPE_ALL, 1, IG_REASON_BLACKLIST,
+			"CNCERT-delta" },
+		/* a blacklist entry removed: bad.cn is now merely unfiled */
+		{ "www.bad.cn", IG_SCOPE_ALL, 1, IG_REASON_NOFILING, "" },
+		{ "www.bad.cn", IG_SCOPE_DOMESTIC, 0, IG_REASON_PENDING, "" },
+		/* filed and blacklisted; the delta keeps only the filing */
+		{ "blfiled.cn", IG_SCOPE_ALL, 0, IG_REASON_FILED, "" },
+		/* an order stays in the base's hands: the delta removed the
+		 * filing, the order still blocks, named with both */
+		{ "filed-ordered.cn", IG_SCOPE_ALL, 1, IG_REASON_ORDER,
+			"ord-both" },
+		/* so does an exemption */
+		{ "excancel.cn", IG_SCOPE_ALL, 0, IG_REASON_EXEMPT, "" },
+		/* a deeper filing in the delta wins below it; a removal mark
+		 * where the base has nothing leaves the base's filing */
+		{ "a.x.filed.cn", IG_SCOPE_ALL, 0, IG_REASON_FILED,
+			"京ICP备70000002号-1" },
+		{ "a.y.filed.cn", IG_SCOPE_ALL, 0, IG_REASON_FILED,
+			"京ICP备16020626号-8" },
+		/* names the delta does not hold: as in the base */
+		{ "filed.cn", IG_SCOPE_ALL, 0, IG_REASON_FILED,
+			"京ICP备16020626号-8" },
+		{ "www.exact-bad.cn", IG_SCOPE_ALL, 1, IG_REASON_NOFILING, "" },
+		{ "exact-bad.cn", IG_SCOPE_ALL, 1, IG_REASON_BLACKLIST, "" },
+	};
+	struct q q = { .qname = "newfiled.cn", .scope = IG_SCOPE_ALL };
+	struct ig_snapshot* d;
+	struct ig_view dv;
+	char path[512], want[IG_SNAPSHOT_IDENT_MAX];
+	size_t i;
+	int pass;
+	(void)state;
+	d = delta_make(&world.info, ut_dir_file(&world.dir, "delta.mdb",
+		path));
+	assert_true(ig_snapshot_info(d)->is_delta);
+	assert_int_equal(ig_snapshot_info(d)->base_serial, 77);
+	assert_int_equal(ig_snapshot_info(d)->delta_names, 10);
+	assert_true(ig_snapshot_delta_over(d, world.snap));
+	assert_false(ig_snapshot_delta_over(world.snap, d));
+	assert_true(ig_view_begin(d, &dv));
+	snprintf(want, sizeof(want), "77-%.12s+3-%.12s", world.info.hash,
+		ig_snapshot_info(d)->hash);
+	/* the second time through both walk the B-tree instead of the hash
+	 * index */
+	for(pass = 0; pass < 2; pass++) {
+		world.view.no_index = dv.no_index = pass;
+		world.delta = NULL;
+		q.qname = "newfiled.cn";
+		q.scope = IG_SCOPE_ALL;
+		BLOCK(&q, NOFILING);
+		world.delta = &dv;
+		for(i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			q.qname = cases[i].qname;
+			q.scope = cases[i].scope;
+			expect_at(&q, cases[i].block, cases[i].reason, __LINE__);
+			if(cases[i].id[0])
+				assert_string_equal(V.id, cases[i].id);
+			assert_int_equal(V.serial, 77);
+			assert_string_equal(V.snapshot, want);
+		}
+	}
+	world.view.no_index = 0;
+	world.delta = NULL;
+	ig_view_end(&dv);
+	ig_snapshot_unref(d);
+}
+
+/** a filing the delta removes uncovers one higher up in the base; an
+ * empty delta holds no names */
+static void
+test_delta_uncovers_base_filing(void** state)
+{
+	struct ig_snapshot* b, *d, *e;
+	struct ig_view bv, dv;
+	struct ig_writer* w;
+	struct ig_facts f;
+	struct ig_policy_opts o;
+	uint8_t wire[IG_NAME_MAX], q[IG_NAME_MAX];
+	char bpath[512], dpath[512], epath[512];
+	(void)state;
+	w = ut_writer(ut_dir_file(&world.dir, "two.mdb", bpath));
+	ut_wire("cn", wire);
+	assert_true(ig_writer_tld(w, wire));
+	ut_filing(w, "two.cn", IG_FILING_ACTIVE, "京ICP备80000001号-1");
+	ut_filing(w, "in.two.cn", IG_FILING_ACTIVE, "京ICP备80000002号-1");
+	b = ut_publish_open(w, bpath, 5);
+	w = ut_writer(ut_dir_file(&world.dir, "two-delta.mdb", dpath));
+	assert_true(ig_writer_delta_base(w, ig_snapshot_info(b)));
+	ut_wire("in.two.cn", wire);
+	assert_true(ig_writer_delta_name(w, wire));
+	d = ut_publish_open(w, dpath, 1);
+	assert_true(ig_snapshot_delta_over(d, b));
+	assert_false(ig_snapshot_delta_over(d, world.snap));
+	w = ut_writer(ut_dir_file(&world.dir, "two-empty.mdb", epath));
+	assert_true(ig_writer_delta_base(w, ig_snapshot_info(b)));
+	e = ut_publish_open(w, epath, 2);
+	assert_int_equal(ig_snapshot_info(e)->delta_names, 0);
+	assert_true(ig_view_begin(b, &bv));
+	assert_true(ig_view_begin(d, &dv));
+	memset(&f, 0, sizeof(f));
+	memset(&o, 0, sizeof(o));
+	ut_wire("a.in.two.cn", q);
+	f.qname = q;
+	o.scope = IG_SCOPE_ALL;
+	o.now = T0;
+	assert_int_equal(ig_decide(&bv, &f, &o, &V), 0);
+	assert_string_equal(V.id, "京ICP备80000002号-1");
+	o.delta = &dv;
+	assert_int_equal(ig_decide(&bv, &f, &o, &V), 0);
+	assert_int_equal(V.reason, IG_REASON_FILED);
+	assert_string_equal(V.id, "京ICP备80000001号-1");
+	assert_string_equal(wtext(V.match), "two.cn.");
+	ig_view_end(&dv);
+	ig_view_end(&bv);
+	ig_snapshot_unref(e);
+	ig_snapshot_unref(d);
+	ig_snapshot_unref(b);
+}
+
 int
 main(void)
 {
@@ -927,10 +1133,13 @@ main(void)
 		cmocka_unit_test(test_exempt_alias_owner),
 		cmocka_unit_test(test_long_chain),
 		cmocka_unit_test(test_redirect_by_range),
+		cmocka_unit_test(test_addrs_matter_agrees),
 		cmocka_unit_test(test_redirect_beats_domestic),
 		cmocka_unit_test(test_redirect_by_alias_host),
 		cmocka_unit_test(test_redirect_filed_chain_passes),
 		cmocka_unit_test(test_redirect_needs_answer),
+		cmocka_unit_test(test_delta_layer),
+		cmocka_unit_test(test_delta_uncovers_base_filing),
 	};
 	return cmocka_run_group_tests(tests, world_setup, world_teardown);
 }

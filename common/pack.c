@@ -1,5 +1,5 @@
 /*
- * module/pack.c - dnstap records packed without protobuf-c's reflection.
+ * common/pack.c - dnstap records packed without protobuf-c's reflection.
  *
  * See pack.h.  Protocol Buffers wire format: a field is a tag (field
  * number << 3 | wire type, a varint) and its value: a varint (enums as
@@ -9,7 +9,7 @@
  */
 #include "config.h"
 #include <string.h>
-#include "module/pack.h"
+#include "common/pack.h"
 
 /** wire types */
 enum { WT_VARINT = 0, WT_LEN = 2, WT_FIXED32 = 5 };

@@ -1,5 +1,5 @@
 /*
- * module/frames.c - the memory of the dnstap frames in flight.
+ * common/frames.c - the memory of the dnstap frames in flight.
  *
  * \file
  * See frames.h.  Each ring frame is preceded by an 8-byte header: its
@@ -10,7 +10,7 @@
  * (already given back) takes the rest and the frame starts at offset 0.
  */
 #include "config.h"
-#include "module/frames.h"
+#include "common/frames.h"
 #include <stdatomic.h>
 #include <stdlib.h>
 

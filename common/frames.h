@@ -1,5 +1,5 @@
 /*
- * module/frames.h - the memory of the dnstap frames in flight.
+ * common/frames.h - the memory of the dnstap frames in flight.
  *
  * \file
  * The encoder thread packs each dnstap frame into a byte ring and hands
@@ -20,8 +20,8 @@
  * run in one thread (the encoder; frames_free when no frame is in flight
  * any more); frames_give_back runs in any thread.
  */
-#ifndef ICPGUARD_FRAMES_H
-#define ICPGUARD_FRAMES_H
+#ifndef ICPGUARD_COMMON_FRAMES_H
+#define ICPGUARD_COMMON_FRAMES_H
 #include <stddef.h>
 #include <stdint.h>
 
@@ -69,4 +69,4 @@ void frames_commit(struct icpguard_frames* fr, uint8_t* buf, size_t len);
  */
 void frames_give_back(struct icpguard_frames* fr, void* buf);
 
-#endif /* ICPGUARD_FRAMES_H */
+#endif /* ICPGUARD_COMMON_FRAMES_H */

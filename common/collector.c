@@ -1,15 +1,14 @@
 /*
- * module/collector.c - the connection to the dnstap collector.
+ * common/collector.c - the connection to the dnstap collector.
  *
  * \file
  * An fstrm_rdwr (libfstrm's I/O abstraction) over a Unix or TCP socket;
- * see collector.h for why the module has its own.  Every method runs in
- * libfstrm's I/O thread, but icpguard_collector_shutdown, which runs in
- * the thread stopping the module.
+ * see collector.h for why the modules have their own.  Every method runs in
+ * libfstrm's I/O thread, but ig_collector_shutdown, which runs in
+ * the thread stopping the writer.
  */
 #include "config.h"
-#include "module/collector.h"
-#include "util/log.h"
+#include "common/collector.h"
 #include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -50,7 +49,7 @@ connect_bounded(int fd, const struct sockaddr* sa, socklen_t len)
 static fstrm_res
 col_open(void* obj)
 {
-	struct icpguard_collector* col = (struct icpguard_collector*)obj;
+	struct ig_collector* col = (struct ig_collector*)obj;
 	int fd;
 	if(atomic_load(&col->stopping)) return fstrm_res_failure;
 	fd = socket(col->addr.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -68,7 +67,7 @@ col_open(void* obj)
 	col->fd = fd;
 	atomic_store(&col->connected, 1);
 	pthread_mutex_unlock(&col->lock);
-	verbose(VERB_OPS, "icpguard: dnstap collector %s connected",
+	ig_log(col->log, LOG_DEBUG, "icpguard: dnstap collector %s connected",
 		col->name);
 	return fstrm_res_success;
 }
@@ -77,7 +76,7 @@ col_open(void* obj)
 static fstrm_res
 col_close(void* obj)
 {
-	struct icpguard_collector* col = (struct icpguard_collector*)obj;
+	struct ig_collector* col = (struct ig_collector*)obj;
 	pthread_mutex_lock(&col->lock);
 	if(col->fd >= 0) close(col->fd);
 	col->fd = -1;
@@ -90,7 +89,7 @@ col_close(void* obj)
 static fstrm_res
 col_read(void* obj, void* data, size_t count)
 {
-	struct icpguard_collector* col = (struct icpguard_collector*)obj;
+	struct ig_collector* col = (struct ig_collector*)obj;
 	uint8_t* p = (uint8_t*)data;
 	while(count > 0) {
 		ssize_t n = read(col->fd, p, count);
@@ -107,7 +106,7 @@ col_read(void* obj, void* data, size_t count)
 static fstrm_res
 col_write(void* obj, const struct iovec* iov, int iovcnt)
 {
-	struct icpguard_collector* col = (struct icpguard_collector*)obj;
+	struct ig_collector* col = (struct ig_collector*)obj;
 	int i = 0;
 	size_t off = 0;
 	while(i < iovcnt) {
@@ -148,7 +147,7 @@ col_destroy(void* obj)
 
 /** fill the collector's address; @return 1 ok */
 static int
-col_address(struct icpguard_collector* col, const char* socket_path,
+col_address(struct ig_collector* col, const char* socket_path,
 	const char* tcp_addr, int tcp_port)
 {
 	memset(&col->addr, 0, sizeof(col->addr));
@@ -178,18 +177,20 @@ col_address(struct icpguard_collector* col, const char* socket_path,
 }
 
 struct fstrm_writer*
-icpguard_collector_writer(struct icpguard_collector* col,
+ig_collector_writer(struct ig_collector* col,
 	const char* socket_path, const char* tcp_addr, int tcp_port,
-	const char* content_type)
+	const char* content_type, struct ig_host_log* log)
 {
 	struct fstrm_writer_options* wopt;
 	struct fstrm_rdwr* rdwr;
 	struct fstrm_writer* w;
 	col->fd = -1;
+	col->log = log;
 	atomic_init(&col->connected, 0);
 	atomic_init(&col->stopping, 0);
 	if(!col_address(col, socket_path, tcp_addr, tcp_port)) {
-		log_err("icpguard: dnstap collector address not usable: %s%s",
+		ig_log(col->log, LOG_ERR, "icpguard: dnstap collector address "
+			"not usable: %s%s",
 			socket_path, socket_path[0] ? "" : tcp_addr);
 		return NULL;
 	}
@@ -213,7 +214,7 @@ icpguard_collector_writer(struct icpguard_collector* col,
 }
 
 void
-icpguard_collector_shutdown(struct icpguard_collector* col)
+ig_collector_shutdown(struct ig_collector* col)
 {
 	pthread_mutex_lock(&col->lock);
 	atomic_store(&col->stopping, 1);
@@ -222,7 +223,7 @@ icpguard_collector_shutdown(struct icpguard_collector* col)
 }
 
 void
-icpguard_collector_free(struct icpguard_collector* col)
+ig_collector_free(struct ig_collector* col)
 {
 	pthread_mutex_destroy(&col->lock);
 }

@@ -1,5 +1,5 @@
 /*
- * module/pack.h - dnstap records packed without protobuf-c's reflection.
+ * common/pack.h - dnstap records packed without protobuf-c's reflection.
  *
  * \file
  * protobuf-c packs a message by walking its descriptor: a switch on the
@@ -19,8 +19,8 @@
  *
  * Thread rules: none; both functions only read the record.
  */
-#ifndef ICPGUARD_PACK_H
-#define ICPGUARD_PACK_H
+#ifndef ICPGUARD_COMMON_PACK_H
+#define ICPGUARD_COMMON_PACK_H
 #include <stddef.h>
 #include <stdint.h>
 #include "data/dnstap.pb-c.h"
@@ -53,4 +53,4 @@ size_t pack_dnstap_size(const Dnstap__Dnstap* d, struct pack_sizes* sz);
 size_t pack_dnstap(const Dnstap__Dnstap* d, const struct pack_sizes* sz,
 	uint8_t* out);
 
-#endif /* ICPGUARD_PACK_H */
+#endif /* ICPGUARD_COMMON_PACK_H */
