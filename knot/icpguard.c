@@ -404,6 +404,7 @@ icpguard_begin(knotd_state_t state, knot_pkt_t* pkt, knotd_qdata_t* qdata,
 	memset(&f, 0, sizeof(f));
 	f.qname = knot_pkt_qname(qdata->query);
 	f.answered = 0;
+	if(rd.memo) rd.memo->qdata = NULL;
 	if(decide(g, &rd, &f, &v)) {
 		count(mod, qdata, CTR_VERDICT, v.reason);
 		log_block(mod, g, &v, "before the answer");
@@ -418,9 +419,38 @@ icpguard_begin(knotd_state_t state, knot_pkt_t* pkt, knotd_qdata_t* qdata,
 			qdata->rcode = KNOT_RCODE_SERVFAIL;
 			out = KNOTD_STATE_FAIL;
 		}
+	} else if(rd.memo && (v.reason == IG_REASON_FILED ||
+		v.reason == IG_REASON_EXEMPT || v.reason == IG_REASON_PENDING)) {
+		rd.memo->qdata = qdata;
+		rd.memo->gen = rd.gen;
+		rd.memo->reason = v.reason;
 	}
 	ig_knot_source_done(&rd);
 	return out;
+}
+
+/**
+ * The verdict BEGIN left for this query, when the answer f adds nothing it
+ * reads (the rule of module/icpguard.c, operate_answer): a filed or exempt
+ * QNAME without an alias (addresses do not matter for filed names), or a
+ * pending one without an alias whose addresses are neither domestic nor
+ * registrar endpoints (lib/verdict.h, ig_addrs_matter).  The memo is used
+ * once.  @return the reason, or -1 when ig_decide must decide.
+ */
+static int
+begin_verdict(struct ig_knot_read* rd, knotd_qdata_t* qdata,
+	const struct ig_facts* f)
+{
+	struct ig_knot_memo* m = rd->memo;
+	int r;
+	if(!m || m->qdata != qdata) return -1;
+	m->qdata = NULL;
+	if(m->gen != rd->gen || f->nalias > 0) return -1;
+	r = m->reason;
+	if(r == IG_REASON_PENDING)
+		return ig_addrs_matter(rd->main, f->addr, f->naddr) ? -1 :
+			IG_REASON_ABROAD;
+	return r;
 }
 
 /** the facts of the answer section: CNAME chain from the QNAME, and the
@@ -481,6 +511,7 @@ icpguard_answer(knotd_in_state_t state, knot_pkt_t* pkt,
 	struct ig_facts f;
 	struct ig_verdict v;
 	knotd_in_state_t out = state;
+	int known;
 	/* a referral is not this server's answer; errors and truncation
 	 * stay Knot's */
 	if(state != KNOTD_IN_STATE_HIT && state != KNOTD_IN_STATE_MISS &&
@@ -495,7 +526,9 @@ icpguard_answer(knotd_in_state_t state, knot_pkt_t* pkt,
 	}
 	answer_facts(pkt, knot_pkt_qname(qdata->query), &f, addrs,
 		KNOT_ADDR_MAX);
-	if(decide(g, &rd, &f, &v)) {
+	if((known = begin_verdict(&rd, qdata, &f)) >= 0) {
+		count(mod, qdata, CTR_VERDICT, (uint32_t)known);
+	} else if(decide(g, &rd, &f, &v)) {
 		count(mod, qdata, CTR_VERDICT, v.reason);
 		log_block(mod, g, &v, "on the answer");
 		if(g->monitor) {

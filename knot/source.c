@@ -44,6 +44,8 @@ struct thread_views {
 	struct ig_view view[SLOT_COUNT];
 	/** the generation they were begun at (0: never) */
 	unsigned long gen;
+	/** what BEGIN decided for the worker's query (source.h) */
+	struct ig_knot_memo memo;
 };
 
 struct ig_knot_source {
@@ -133,7 +135,7 @@ slot_take(struct ig_knot_source* src, int i, const struct ig_file_id* id)
 	int sealed;
 	if(!ig_snapshot_open_verified(sl->path, &s, &sealed, err,
 		sizeof(err))) {
-		char was[64];
+		char was[IG_SNAPSHOT_IDENT_MAX];
 		pthread_mutex_lock(&src->lock);
 		snprintf(was, sizeof(was), "%s", sl->snap ?
 			ig_snapshot_info(sl->snap)->ident : "none");
@@ -459,6 +461,8 @@ ig_knot_source_read(struct ig_knot_source* src, unsigned thread_id,
 			if(!views_begin(src, view, &gen)) return 0;
 			tv->gen = gen;
 		}
+		rd->gen = tv->gen;
+		rd->memo = &tv->memo;
 	} else {
 		unsigned long gen;
 		view = rd->tmp;

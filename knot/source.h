@@ -57,6 +57,27 @@ struct ig_knot_read {
 	struct ig_view tmp[2];
 	/** 1 when tmp is in use */
 	int temporary;
+	/** the generation of the views (a swap changes it); 0 for views
+	 * begun for this query only */
+	unsigned long gen;
+	/** the calling worker's verdict memo, NULL for such a worker */
+	struct ig_knot_memo* memo;
+};
+
+/**
+ * What BEGIN decided for a query that passed it, kept for its ANSWER stage
+ * on the same worker (knot/icpguard.c): the answer stage then needs no
+ * second walk of the snapshots when the answer adds nothing the verdict
+ * reads.  One per worker thread, owned by the source; only that worker
+ * reads or writes it.
+ */
+struct ig_knot_memo {
+	/** the query it belongs to; NULL: none */
+	const void* qdata;
+	/** the generation of the views BEGIN decided on */
+	unsigned long gen;
+	/** IG_REASON_FILED, IG_REASON_EXEMPT or IG_REASON_PENDING */
+	int reason;
 };
 
 struct ig_knot_source;

@@ -504,7 +504,7 @@ report_monthly(int argc, char** argv)
 	struct report rp;
 	struct order_row** rows = NULL;
 	const char* month = NULL, *path = ig_default_snapshot(), *unit = NULL;
-	char ident[64] = "";
+	char ident[IG_SNAPSHOT_IDENT_MAX] = "";
 	int c, i, csv = 0, bom = 0, nosnap = 0, rc = 0;
 	size_t n = 0, j;
 	memset(&rp, 0, sizeof(rp));
