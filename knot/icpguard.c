@@ -384,6 +384,33 @@ no_snapshot(knotd_mod_t* mod, struct knot_guard* g, knotd_qdata_t* qdata)
 	return 1;
 }
 
+/** what enforce did with a block */
+enum enforced { ENF_MONITORED, ENF_ANSWERED, ENF_FAILED };
+
+/** a block verdict v, decided at stage where: counted, logged, audited,
+ * and (unless in monitor mode) the policy answer put in pkt, or SERVFAIL
+ * set when it cannot be built.  Worker thread, rd its own views. */
+static enum enforced
+enforce(knotd_mod_t* mod, struct knot_guard* g, knot_pkt_t* pkt,
+	knotd_qdata_t* qdata, const struct ig_verdict* v,
+	struct ig_knot_read* rd, const char* where)
+{
+	count(mod, qdata, CTR_VERDICT, v->reason);
+	log_block(mod, g, v, where);
+	if(g->monitor) {
+		count(mod, qdata, CTR_ANSWER, ANS_MONITORED);
+		ig_knot_audit_verdict(g->audit, qdata, v, 1);
+		return ENF_MONITORED;
+	}
+	if(policy_answer(g, pkt, qdata, v, rd)) {
+		count(mod, qdata, CTR_ANSWER, ANS_POLICY);
+		ig_knot_audit_verdict(g->audit, qdata, v, 0);
+		return ENF_ANSWERED;
+	}
+	qdata->rcode = KNOT_RCODE_SERVFAIL;
+	return ENF_FAILED;
+}
+
 /** BEGIN: blocks known before the answer (order, blacklist, scope all) */
 static knotd_state_t
 icpguard_begin(knotd_state_t state, knot_pkt_t* pkt, knotd_qdata_t* qdata,
@@ -406,18 +433,11 @@ icpguard_begin(knotd_state_t state, knot_pkt_t* pkt, knotd_qdata_t* qdata,
 	f.answered = 0;
 	if(rd.memo) rd.memo->qdata = NULL;
 	if(decide(g, &rd, &f, &v)) {
-		count(mod, qdata, CTR_VERDICT, v.reason);
-		log_block(mod, g, &v, "before the answer");
-		if(g->monitor) {
-			count(mod, qdata, CTR_ANSWER, ANS_MONITORED);
-			ig_knot_audit_verdict(g->audit, qdata, &v, 1);
-		} else if(policy_answer(g, pkt, qdata, &v, &rd)) {
-			count(mod, qdata, CTR_ANSWER, ANS_POLICY);
-			ig_knot_audit_verdict(g->audit, qdata, &v, 0);
-			out = KNOTD_STATE_DONE;
-		} else {
-			qdata->rcode = KNOT_RCODE_SERVFAIL;
-			out = KNOTD_STATE_FAIL;
+		switch(enforce(mod, g, pkt, qdata, &v, &rd,
+			"before the answer")) {
+		case ENF_ANSWERED: out = KNOTD_STATE_DONE; break;
+		case ENF_FAILED: out = KNOTD_STATE_FAIL; break;
+		case ENF_MONITORED: break;
 		}
 	} else if(rd.memo && (v.reason == IG_REASON_FILED ||
 		v.reason == IG_REASON_EXEMPT || v.reason == IG_REASON_PENDING)) {
@@ -529,22 +549,14 @@ icpguard_answer(knotd_in_state_t state, knot_pkt_t* pkt,
 	if((known = begin_verdict(&rd, qdata, &f)) >= 0) {
 		count(mod, qdata, CTR_VERDICT, (uint32_t)known);
 	} else if(decide(g, &rd, &f, &v)) {
-		count(mod, qdata, CTR_VERDICT, v.reason);
-		log_block(mod, g, &v, "on the answer");
-		if(g->monitor) {
-			count(mod, qdata, CTR_ANSWER, ANS_MONITORED);
-			ig_knot_audit_verdict(g->audit, qdata, &v, 1);
-		} else if(policy_answer(g, pkt, qdata, &v, &rd)) {
-			count(mod, qdata, CTR_ANSWER, ANS_POLICY);
-			ig_knot_audit_verdict(g->audit, qdata, &v, 0);
-			/* the packet is complete: TRUNC makes Knot skip the
-			 * authority and additional sections (and their DNSSEC
-			 * records) and send it as it is (answer_query returns
-			 * DONE; nothing sets TC) */
-			out = KNOTD_IN_STATE_TRUNC;
-		} else {
-			qdata->rcode = KNOT_RCODE_SERVFAIL;
-			out = KNOTD_IN_STATE_ERROR;
+		switch(enforce(mod, g, pkt, qdata, &v, &rd, "on the answer")) {
+		/* the packet is complete: TRUNC makes Knot skip the
+		 * authority and additional sections (and their DNSSEC
+		 * records) and send it as it is (answer_query returns DONE;
+		 * nothing sets TC) */
+		case ENF_ANSWERED: out = KNOTD_IN_STATE_TRUNC; break;
+		case ENF_FAILED: out = KNOTD_IN_STATE_ERROR; break;
+		case ENF_MONITORED: break;
 		}
 	} else {
 		count(mod, qdata, CTR_VERDICT, v.reason);
