@@ -157,59 +157,68 @@ ig_source_open(struct ig_source* s, const char* path)
 	return 1;
 }
 
-int
-ig_source_next(struct ig_source* s, json_t** row, char* err, size_t errlen)
+/** the next line with content (neither blank nor a comment), chomped in
+ * s->buf and counted in s->line; returns it past its leading blanks, or
+ * NULL at the end of the input or of the slice (s->end) */
+static char*
+next_line(struct ig_source* s)
 {
-	ssize_t r;
-	*row = NULL;
-	s->bad_field = NULL;
 	while(!(s->end && ftello(s->in) >= s->end) &&
-		(r = getline(&s->buf, &s->bufsize, s->in)) > 0) {
+		getline(&s->buf, &s->bufsize, s->in) > 0) {
 		char* p;
 		s->line++;
 		chomp(s->buf);
 		p = s->buf;
 		while(isspace((unsigned char)*p)) p++;
-		if(*p == 0 || *p == '#') continue;
-		if(!s->csv) {
-			json_error_t je;
-			*row = json_loads(p, JSON_REJECT_DUPLICATES, &je);
-			if(!*row) {
-				snprintf(err, errlen, "bad JSON at column %d: %s",
-					je.column, je.text);
-			} else if(!json_is_object(*row)) {
-				json_decref(*row);
-				*row = NULL;
-				snprintf(err, errlen, "row is not a JSON object");
-			}
-			return 1;
-		} else {
-			char* f[256];
-			int n = csv_split(s->buf, f, 256), i;
-			if(n != s->nheader) {
-				snprintf(err, errlen, n < 0 ? "bad CSV quoting" :
-					"%d fields, header has %d", n,
-					s->nheader);
-				return 1;
-			}
-			*row = json_object();
-			for(i = 0; i < n; i++) {
-				json_t* v;
-				if(!f[i][0]) continue;
-				if(!(v = json_string(f[i]))) {
-					json_decref(*row);
-					*row = NULL;
-					s->bad_field = s->header[i];
-					snprintf(err, errlen, "not valid UTF-8 "
-						"(the cell cannot be read)");
-					return 1;
-				}
-				json_object_set_new(*row, s->header[i], v);
-			}
+		if(*p != 0 && *p != '#') return p;
+	}
+	return NULL;
+}
+
+int
+ig_source_next(struct ig_source* s, json_t** row, char* err, size_t errlen)
+{
+	char* p;
+	*row = NULL;
+	s->bad_field = NULL;
+	if(!(p = next_line(s))) return 0;
+	if(!s->csv) {
+		json_error_t je;
+		*row = json_loads(p, JSON_REJECT_DUPLICATES, &je);
+		if(!*row) {
+			snprintf(err, errlen, "bad JSON at column %d: %s",
+				je.column, je.text);
+		} else if(!json_is_object(*row)) {
+			json_decref(*row);
+			*row = NULL;
+			snprintf(err, errlen, "row is not a JSON object");
+		}
+		return 1;
+	} else {
+		char* f[256];
+		int n = csv_split(s->buf, f, 256), i;
+		if(n != s->nheader) {
+			snprintf(err, errlen, n < 0 ? "bad CSV quoting" :
+				"%d fields, header has %d", n,
+				s->nheader);
 			return 1;
 		}
+		*row = json_object();
+		for(i = 0; i < n; i++) {
+			json_t* v;
+			if(!f[i][0]) continue;
+			if(!(v = json_string(f[i]))) {
+				json_decref(*row);
+				*row = NULL;
+				s->bad_field = s->header[i];
+				snprintf(err, errlen, "not valid UTF-8 "
+					"(the cell cannot be read)");
+				return 1;
+			}
+			json_object_set_new(*row, s->header[i], v);
+		}
+		return 1;
 	}
-	return 0;
 }
 
 /** JSON whitespace */
@@ -366,70 +375,61 @@ int
 ig_source_next_row(struct ig_source* s, struct ig_source_row* row,
 	int* good, char* err, size_t errlen)
 {
-	ssize_t r;
+	char* p;
 	json_decref(s->held);
 	s->held = NULL;
 	s->bad_field = NULL;
 	row->n = 0;
 	*good = 0;
-	while(!(s->end && ftello(s->in) >= s->end) &&
-		(r = getline(&s->buf, &s->bufsize, s->in)) > 0) {
-		char* p;
-		s->line++;
-		chomp(s->buf);
-		p = s->buf;
-		while(isspace((unsigned char)*p)) p++;
-		if(*p == 0 || *p == '#') continue;
-		if(!s->csv) {
-			json_error_t je;
-			if(json_flat(p, row)) {
-				*good = 1;
-				return 1;
-			}
-			s->held = json_loads(p, JSON_REJECT_DUPLICATES, &je);
-			if(!s->held) {
-				snprintf(err, errlen, "bad JSON at column %d: %s",
-					je.column, je.text);
-			} else if(!json_is_object(s->held)) {
-				snprintf(err, errlen, "row is not a JSON object");
-			} else if(!json_to_row(s->held, row)) {
-				snprintf(err, errlen, "out of memory");
-			} else *good = 1;
-			return 1;
-		} else {
-			char* f[256];
-			int n = csv_split(s->buf, f, 256), i, j;
-			if(n != s->nheader) {
-				snprintf(err, errlen, n < 0 ? "bad CSV quoting" :
-					"%d fields, header has %d", n,
-					s->nheader);
-				return 1;
-			}
-			for(i = 0; i < n; i++) {
-				if(!f[i][0]) continue;
-				if(!ig_utf8_valid(f[i], strlen(f[i]))) {
-					s->bad_field = s->header[i];
-					snprintf(err, errlen, "not valid UTF-8 "
-						"(the cell cannot be read)");
-					return 1;
-				}
-				/* a repeated header key: the later cell
-				 * replaces the earlier, as in the object */
-				for(j = 0; j < row->n; j++)
-					if(!strcmp(row->f[j].key, s->header[i]))
-						break;
-				if(j < row->n) row->f[j].str = f[i];
-				else if(!row_add(row, s->header[i], f[i], 0,
-					IG_SRC_STRING)) {
-					snprintf(err, errlen, "out of memory");
-					return 1;
-				}
-			}
+	if(!(p = next_line(s))) return 0;
+	if(!s->csv) {
+		json_error_t je;
+		if(json_flat(p, row)) {
 			*good = 1;
 			return 1;
 		}
+		s->held = json_loads(p, JSON_REJECT_DUPLICATES, &je);
+		if(!s->held) {
+			snprintf(err, errlen, "bad JSON at column %d: %s",
+				je.column, je.text);
+		} else if(!json_is_object(s->held)) {
+			snprintf(err, errlen, "row is not a JSON object");
+		} else if(!json_to_row(s->held, row)) {
+			snprintf(err, errlen, "out of memory");
+		} else *good = 1;
+		return 1;
+	} else {
+		char* f[256];
+		int n = csv_split(s->buf, f, 256), i, j;
+		if(n != s->nheader) {
+			snprintf(err, errlen, n < 0 ? "bad CSV quoting" :
+				"%d fields, header has %d", n,
+				s->nheader);
+			return 1;
+		}
+		for(i = 0; i < n; i++) {
+			if(!f[i][0]) continue;
+			if(!ig_utf8_valid(f[i], strlen(f[i]))) {
+				s->bad_field = s->header[i];
+				snprintf(err, errlen, "not valid UTF-8 "
+					"(the cell cannot be read)");
+				return 1;
+			}
+			/* a repeated header key: the later cell
+			 * replaces the earlier, as in the object */
+			for(j = 0; j < row->n; j++)
+				if(!strcmp(row->f[j].key, s->header[i]))
+					break;
+			if(j < row->n) row->f[j].str = f[i];
+			else if(!row_add(row, s->header[i], f[i], 0,
+				IG_SRC_STRING)) {
+				snprintf(err, errlen, "out of memory");
+				return 1;
+			}
+		}
+		*good = 1;
+		return 1;
 	}
-	return 0;
 }
 
 void
