@@ -3,9 +3,10 @@
 # load, every answer checked (TAP).
 #
 # Two snapshots (the integration policy, and the same with an order on
-# filed-cdn.cn) are renamed over the snapshot path in turn, about ten times
-# a second, for IG_SOAK_SECONDS (default 15; a longer soak: for example
-# IG_SOAK_SECONDS=600).  Meanwhile dnsperf loads Unbound (num-threads 2)
+# filed-cdn.cn) are renamed over the snapshot path in turn, IG_SOAK_SECONDS
+# * 10 times (default 10 s: 100 swaps; a longer soak: for example
+# IG_SOAK_SECONDS=600), each one waited for in Unbound's log before the
+# next, so the count does not depend on the machine's speed.  Meanwhile dnsperf loads Unbound (num-threads 2)
 # with fresh and cached names, and a checker sends raw UDP queries every
 # 2 ms for names no swap changes, and checks each whole answer: the rcode,
 # the addresses, the alias chain ending in an address (the symptom of
@@ -34,22 +35,33 @@ EOF2
 	ig_bail "icpguard build failed: $(tail -3 "$IG_WORK/build.log")"
 cp "$IG_WORK/snap-a.mdb" "$IG_WORK/snapshot.mdb"
 # the swaps: a copy renamed over the path (the loader's way), alternately
+# SECS * 10 swaps, each waited for in the log (the module's "in force"
+# line) before the next, so the count does not depend on the machine's
+# speed; bounded by SECS * 6 seconds in all.  Then swaps.done stops the
+# checker.
 cat >"$IG_WORK/swapper.sh" <<EOF2
+in_force() { grep -c 'icpguard: snapshot .* in force (was' "$IG_WORK/unbound.log"; }
 i=0
-end=\$(( \$(date +%s) + $SECS ))
-while [ \$(date +%s) -lt \$end ]; do
+base=\$(in_force)
+end=\$(( \$(date +%s) + $((SECS * 6)) ))
+while [ \$i -lt $((SECS * 10)) ] && [ \$(date +%s) -lt \$end ]; do
 	if [ \$((i % 2)) = 0 ]; then s=b; else s=a; fi
 	cp "$IG_WORK/snap-\$s.mdb" "$IG_WORK/snapshot.mdb.tmp" && mv "$IG_WORK/snapshot.mdb.tmp" "$IG_WORK/snapshot.mdb"
 	i=\$((i + 1))
+	w=0
+	while [ \$w -lt 500 ] && [ \$(in_force) -lt \$((base + i)) ]; do
+		sleep 0.02; w=\$((w + 1))
+	done
 	sleep 0.1
 done
 echo \$i >"$IG_WORK/swaps"
+touch "$IG_WORK/swaps.done"
 EOF2
 
 cat >"$IG_WORK/checker.py" <<'EOF2'
 # raw UDP checker: names whose verdict no swap changes, every 2 ms
-import binascii, socket, struct, sys, time
-port, secs, tiny, out = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3] == "1", sys.argv[4]
+import binascii, os, socket, struct, sys, time
+port, secs, tiny, out, stop = int(sys.argv[1]), float(sys.argv[2]), sys.argv[3] == "1", sys.argv[4], sys.argv[5]
 A, AAAA, CNAME = 1, 28, 5
 def q(name, t, qid):
     m = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 1)
@@ -133,9 +145,10 @@ s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(2.0)
 n = bad = timeouts = 0
 qid = 0
+# until the swapper is done (swaps.done), at most secs
 end = time.monotonic() + secs
 f = open(out, "w")
-while time.monotonic() < end:
+while time.monotonic() < end and not os.path.exists(stop):
     for name, t, ok in checks:
         qid = (qid + 1) & 0xffff
         sent = time.time()
@@ -185,15 +198,16 @@ msg-cache-size: 40k"
 	# load: fresh names (cache misses, stores) and cached ones
 	awk 'BEGIN { for(i = 0; i < 20000; i++) { printf "l%d.load.filed.cn A\n", i;
 		printf "w%d.wc.filed.cn A\nw%d.wc.filed.cn AAAA\n", i % 50, i % 50 } }' >"$IG_WORK/load.txt"
-	dnsperf -s 127.0.0.1 -p "$IG_PORT" -d "$IG_WORK/load.txt" -l $((SECS + 30)) -Q 2000 -c 4 -t 2 \
+	dnsperf -s 127.0.0.1 -p "$IG_PORT" -d "$IG_WORK/load.txt" -l $((SECS * 6 + 30)) -Q 2000 -c 4 -t 2 \
 		>"$IG_WORK/dnsperf.out" 2>&1 9>&- &
 	PERF=$!
 	ig_track "$PERF"
 
+	rm -f "$IG_WORK/swaps.done" "$IG_WORK/swaps"
 	sh "$IG_WORK/swapper.sh" 9>&- &
 	SWAPPER=$!
 	ig_track "$SWAPPER"
-	python3 "$IG_WORK/checker.py" "$IG_PORT" "$SECS" "$TINY" "$IG_WORK/checker-$V.out" 9>&-
+	python3 "$IG_WORK/checker.py" "$IG_PORT" $((SECS * 6 + 10)) "$TINY" "$IG_WORK/checker-$V.out" "$IG_WORK/swaps.done" 9>&-
 	wait "$SWAPPER" 2>/dev/null
 	ig_untrack "$SWAPPER"
 	kill -INT "$PERF" 2>/dev/null
@@ -222,8 +236,8 @@ msg-cache-size: 40k"
 	fi
 	kill -0 "$IG_UNBOUND_PID" 2>/dev/null
 	ig_check $? "$V: Unbound is alive after $SECS s of swaps"
-	[ "$swaps" -ge $((SECS * 5)) ] && [ "$inforce" -ge $((swaps / 2)) ]
-	ig_check $? "$V: about ten swaps a second: $swaps renamed over the path, $inforce taken by the module"
+	[ "$swaps" -eq $((SECS * 10)) ] && [ "$inforce" -eq "$swaps" ]
+	ig_check $? "$V: $((SECS * 10)) swaps: $swaps renamed over the path, $inforce taken by the module"
 	[ "$n" -ge $((SECS * 100)) ]
 	ig_check $? "$V: the checker got $n answers (at least $((SECS * 100)))"
 	[ "$bad" = 0 ] && [ "$timeouts" = 0 ]
