@@ -46,6 +46,7 @@
 /* configuration keys (length-prefixed, as Knot's schema wants them) */
 #define MOD_SNAPSHOT	"\x08""snapshot"
 #define MOD_ORDERS	"\x0F""orders-snapshot"
+#define MOD_DELTA	"\x0E""delta-snapshot"
 #define MOD_SCOPE	"\x05""scope"
 #define MOD_CHAIN	"\x0B""chain-check"
 #define MOD_ACTION	"\x06""action"
@@ -93,6 +94,7 @@ static const knot_lookup_t mode_names[] = {
 const yp_item_t icpguard_conf[] = {
 	{ MOD_SNAPSHOT,   YP_TSTR,  YP_VSTR = { "/var/lib/icpguard/snapshot.mdb" } },
 	{ MOD_ORDERS,     YP_TSTR,  YP_VNONE },
+	{ MOD_DELTA,      YP_TSTR,  YP_VNONE },
 	{ MOD_SCOPE,      YP_TOPT,  YP_VOPT = { scope_names, IG_SCOPE_DOMESTIC } },
 	{ MOD_CHAIN,      YP_TOPT,  YP_VOPT = { chain_names, IG_CHAIN_ALL } },
 	{ MOD_ACTION,     YP_TOPT,  YP_VOPT = { action_names, ACTION_NXDOMAIN } },
@@ -371,6 +373,7 @@ decide(struct knot_guard* g, struct ig_knot_read* rd,
 	o.chain = g->chain;
 	o.now = (int64_t)time(NULL);
 	o.urgent = rd->urgent;
+	o.delta = rd->delta;
 	return ig_decide(rd->main, f, &o, v);
 }
 
@@ -585,7 +588,7 @@ icpguard_load(knotd_mod_t* mod)
 	struct ig_knot_source_cfg sc;
 	struct ig_knot_audit_cfg ac;
 	knotd_conf_t c;
-	char* snapshot, *orders, *stats;
+	char* snapshot, *orders, *delta, *stats;
 	if(!g) return KNOT_ENOMEM;
 	c = knotd_conf_mod(mod, MOD_SCOPE);
 	g->scope = (enum ig_scope)c.single.option;
@@ -607,23 +610,28 @@ icpguard_load(knotd_mod_t* mod)
 	snapshot = strdup(c.single.string ? c.single.string : "");
 	c = knotd_conf_mod(mod, MOD_ORDERS);
 	orders = strdup(c.single.string ? c.single.string : "");
+	c = knotd_conf_mod(mod, MOD_DELTA);
+	delta = strdup(c.single.string ? c.single.string : "");
 	c = knotd_conf_mod(mod, MOD_STATS_FILE);
 	stats = strdup(c.single.string ? c.single.string : "");
-	if(!snapshot || !orders || !stats) {
+	if(!snapshot || !orders || !delta || !stats) {
 		free(snapshot);
 		free(orders);
+		free(delta);
 		free(stats);
 		free(g);
 		return KNOT_ENOMEM;
 	}
 	sc.snapshot = snapshot;
 	sc.orders = orders;
+	sc.delta = delta;
 	sc.stats_file = stats;
 	audit_cfg_read(mod, &ac);
 	sc.audit = &ac;
 	g->src = ig_knot_source_attach(&sc, mod);
 	free(snapshot);
 	free(orders);
+	free(delta);
 	free(stats);
 	if(!g->src) {
 		free(g);
@@ -682,20 +690,24 @@ audit_conf_check(knotd_conf_check_args_t* args)
 	return KNOT_EOK;
 }
 
-/** the section's own check: a snapshot path must be given in full */
+/** the section's own check: a snapshot path must be given in full (the
+ * optional ones may be empty: none) */
 static int
 icpguard_conf_check(knotd_conf_check_args_t* args)
 {
-	knotd_conf_t c = knotd_conf_check_item(args, MOD_SNAPSHOT);
-	if(c.count > 0 && c.single.string && c.single.string[0] != '/') {
-		args->err_str = "snapshot must be an absolute path";
-		return KNOT_EINVAL;
-	}
-	c = knotd_conf_check_item(args, MOD_ORDERS);
-	if(c.count > 0 && c.single.string && c.single.string[0] &&
-		c.single.string[0] != '/') {
-		args->err_str = "orders-snapshot must be an absolute path";
-		return KNOT_EINVAL;
+	static const struct { const yp_name_t* key; const char* err; }
+		paths[] = {
+		{ MOD_SNAPSHOT, "snapshot must be an absolute path" },
+		{ MOD_ORDERS, "orders-snapshot must be an absolute path" },
+		{ MOD_DELTA, "delta-snapshot must be an absolute path" } };
+	size_t i;
+	for(i = 0; i < sizeof(paths) / sizeof(paths[0]); i++) {
+		knotd_conf_t c = knotd_conf_check_item(args, paths[i].key);
+		if(c.count > 0 && c.single.string && (i == 0 ||
+			c.single.string[0]) && c.single.string[0] != '/') {
+			args->err_str = paths[i].err;
+			return KNOT_EINVAL;
+		}
 	}
 	return audit_conf_check(args);
 }

@@ -24,7 +24,7 @@
 #include <time.h>
 
 /** the slots of a source */
-enum { SLOT_MAIN = 0, SLOT_ORDERS = 1, SLOT_COUNT = 2 };
+enum { SLOT_MAIN = 0, SLOT_ORDERS = 1, SLOT_DELTA = 2, SLOT_COUNT = 3 };
 
 /** one file kept in force */
 struct source_slot {
@@ -36,6 +36,10 @@ struct source_slot {
 	struct ig_file_id in_force;
 	/** the identity of the last file refused (logged once) */
 	struct ig_file_id refused;
+	/** a delta snapshot held back (it names another main snapshot),
+	 * and the main snapshot's file then in force: looked at again when
+	 * either changes (SLOT_DELTA only) */
+	struct ig_file_id held, held_main;
 };
 
 /** one worker's views */
@@ -96,7 +100,13 @@ static pthread_mutex_t sources_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /** slot names for log lines */
 static const char* const slot_label[SLOT_COUNT] = { "snapshot",
-	"order snapshot" };
+	"order snapshot", "delta snapshot" };
+
+/** the order the watch thread looks at the slots: the order snapshot
+ * first (a takedown must not wait for the verification of a large main
+ * snapshot), the delta last (over the main snapshot just taken) */
+static const int slot_order[SLOT_COUNT] = { SLOT_ORDERS, SLOT_MAIN,
+	SLOT_DELTA };
 
 /** log through an attached instance (or syslog when there is none);
  * takes the source lock.  Also the audit writer's logger
@@ -130,7 +140,7 @@ static void
 slot_take(struct ig_knot_source* src, int i, const struct ig_file_id* id)
 {
 	struct source_slot* sl = &src->slot[i];
-	struct ig_snapshot* s, *old;
+	struct ig_snapshot* s, *old, *dropped;
 	char err[1024];
 	int sealed;
 	if(!ig_snapshot_open_verified(sl->path, &s, &sealed, err,
@@ -146,10 +156,36 @@ slot_take(struct ig_knot_source* src, int i, const struct ig_file_id* id)
 			slot_label[i], err, was);
 		return;
 	}
-	ig_snapshot_prefault(s);
+	if(i != SLOT_DELTA) ig_snapshot_prefault(s);
 	pthread_mutex_lock(&src->lock);
+	if(i == SLOT_DELTA && !ig_snapshot_delta_over(s,
+		src->slot[SLOT_MAIN].snap)) {
+		/* it names another main snapshot: held back until that one
+		 * (or one that folded it in) is in force */
+		pthread_mutex_unlock(&src->lock);
+		sl->held = *id;
+		sl->held_main = src->slot[SLOT_MAIN].in_force;
+		src_log(src, LOG_INFO, "icpguard: delta snapshot %s held "
+			"back: its snapshot is not in force",
+			ig_snapshot_info(s)->ident);
+		ig_snapshot_unref(s);
+		return;
+	}
 	old = sl->snap;
 	sl->snap = s;
+	dropped = NULL;
+	if(i == SLOT_MAIN && src->slot[SLOT_DELTA].snap &&
+		!ig_snapshot_delta_over(src->slot[SLOT_DELTA].snap, s)) {
+		/* the delta names the snapshot swapped out: the new one
+		 * holds its changes (the loader folds them in), and the delta
+		 * over it is taken next (its file is looked at again); both
+		 * changes in one generation, so no worker reads the old delta
+		 * over the new snapshot */
+		dropped = src->slot[SLOT_DELTA].snap;
+		src->slot[SLOT_DELTA].snap = NULL;
+		memset(&src->slot[SLOT_DELTA].in_force, 0,
+			sizeof(src->slot[SLOT_DELTA].in_force));
+	}
 	atomic_fetch_add(&src->generation, 1);
 	pthread_mutex_unlock(&src->lock);
 	sl->in_force = *id;
@@ -157,8 +193,12 @@ slot_take(struct ig_knot_source* src, int i, const struct ig_file_id* id)
 	src_log(src, LOG_INFO, "icpguard: %s %s in force (%s, was %s)",
 		slot_label[i], ig_snapshot_info(s)->ident, sl->path,
 		old ? ig_snapshot_info(old)->ident : "none");
+	if(dropped)
+		src_log(src, LOG_INFO, "icpguard: delta snapshot %s no longer "
+			"in force", ig_snapshot_info(dropped)->ident);
 	/* workers still reading old hold their own references */
 	ig_snapshot_unref(old);
+	ig_snapshot_unref(dropped);
 }
 
 /** look at a slot's file once */
@@ -170,6 +210,10 @@ slot_check(struct ig_knot_source* src, int i)
 	if(!sl->path[0] || !ig_file_id_of(sl->path, &id)) return;
 	if(ig_file_id_equal(&id, &sl->in_force) ||
 		ig_file_id_equal(&id, &sl->refused))
+		return;
+	if(i == SLOT_DELTA && ig_file_id_equal(&id, &sl->held) &&
+		ig_file_id_equal(&src->slot[SLOT_MAIN].in_force,
+		&sl->held_main))
 		return;
 	slot_take(src, i, &id);
 }
@@ -218,6 +262,7 @@ static void*
 watch_main(void* arg)
 {
 	struct ig_knot_source* src = (struct ig_knot_source*)arg;
+	int i;
 	pthread_mutex_lock(&src->lock);
 	while(!src->stopping) {
 		struct timespec until;
@@ -228,10 +273,8 @@ watch_main(void* arg)
 		(void)pthread_cond_timedwait(&src->wake, &src->lock, &until);
 		if(src->stopping) break;
 		pthread_mutex_unlock(&src->lock);
-		/* the order snapshot first: a takedown must not wait for
-		 * the verification of a large main snapshot */
-		slot_check(src, SLOT_ORDERS);
-		slot_check(src, SLOT_MAIN);
+		for(i = 0; i < SLOT_COUNT; i++)
+			slot_check(src, slot_order[i]);
 		stats_dump(src);
 		pthread_mutex_lock(&src->lock);
 	}
@@ -281,7 +324,8 @@ source_matches(const struct ig_knot_source* src,
 	audit_cfg_of(cfg, &a);
 	return strcmp(src->slot[SLOT_MAIN].path, cfg->snapshot) == 0 &&
 		strcmp(src->slot[SLOT_ORDERS].path, cfg->orders ? cfg->orders :
-		"") == 0 && src->poll_ms == cfg->poll_ms &&
+		"") == 0 && strcmp(src->slot[SLOT_DELTA].path, cfg->delta ?
+		cfg->delta : "") == 0 && src->poll_ms == cfg->poll_ms &&
 		strcmp(a.socket_path, b->socket_path) == 0 &&
 		strcmp(a.tcp_addr, b->tcp_addr) == 0 &&
 		a.tcp_port == b->tcp_port &&
@@ -314,7 +358,7 @@ static struct ig_knot_source*
 source_open(const struct ig_knot_source_cfg* cfg, knotd_mod_t* mod)
 {
 	struct ig_knot_source* src = calloc(1, sizeof(*src));
-	int i, rc;
+	int i, k, rc;
 	if(!src) return NULL;
 	pthread_mutex_init(&src->lock, NULL);
 	pthread_cond_init(&src->wake, NULL);
@@ -322,17 +366,19 @@ source_open(const struct ig_knot_source_cfg* cfg, knotd_mod_t* mod)
 	src->poll_ms = cfg->poll_ms > 0 ? cfg->poll_ms : 100;
 	src->slot[SLOT_MAIN].path = strdup(cfg->snapshot);
 	src->slot[SLOT_ORDERS].path = strdup(cfg->orders ? cfg->orders : "");
+	src->slot[SLOT_DELTA].path = strdup(cfg->delta ? cfg->delta : "");
 	src->stats_file = strdup(cfg->stats_file ? cfg->stats_file : "");
 	audit_cfg_of(cfg, &src->audit_cfg);
 	src->ntv = knotd_mod_threads(mod);
 	src->tv = calloc(src->ntv ? src->ntv : 1, sizeof(*src->tv));
 	if(!src->slot[SLOT_MAIN].path || !src->slot[SLOT_ORDERS].path ||
-		!src->stats_file || !src->tv || !mods_add(src, mod)) {
+		!src->slot[SLOT_DELTA].path || !src->stats_file || !src->tv || !mods_add(src, mod)) {
 		source_free(src);
 		return NULL;
 	}
-	for(i = SLOT_COUNT - 1; i >= 0; i--) {
+	for(k = 0; k < SLOT_COUNT; k++) {
 		struct ig_file_id id;
+		i = slot_order[k];
 		if(!src->slot[i].path[0]) continue;
 		if(!ig_file_id_of(src->slot[i].path, &id)) {
 			src_log(src, i == SLOT_MAIN ? LOG_ERR : LOG_INFO,
@@ -471,6 +517,11 @@ ig_knot_source_read(struct ig_knot_source* src, unsigned thread_id,
 	}
 	rd->main = view[SLOT_MAIN].snap ? &view[SLOT_MAIN] : NULL;
 	rd->urgent = view[SLOT_ORDERS].snap ? &view[SLOT_ORDERS] : NULL;
+	/* an empty delta (the one after a fold) changes nothing: the
+	 * verdict does not walk it */
+	rd->delta = view[SLOT_DELTA].snap && ig_snapshot_info(
+		view[SLOT_DELTA].snap)->delta_names > 0 ?
+		&view[SLOT_DELTA] : NULL;
 	return 1;
 }
 

@@ -10,9 +10,14 @@
  * detach lets go, and the last detach stops its watch thread and drops the
  * snapshots.
  *
- * The watch thread looks at both files every poll interval (the order
+ * The watch thread looks at the files every poll interval (the order
  * snapshot first, so a takedown never waits for a large main snapshot's
- * verification).  A file with a new identity (device, inode, mtime, size)
+ * verification; the delta snapshot last, so that a delta over a main
+ * snapshot just taken follows it at once).  A delta snapshot is in force
+ * only over the main snapshot it names (ig_snapshot_delta_over): one that
+ * names another is held back until that main snapshot is in force, and a
+ * main swap drops a delta that does not lie over the new one in the same
+ * generation, so no query reads a delta over the wrong base.  A file with a new identity (device, inode, mtime, size)
  * is verified whole (ig_snapshot_open_verified: seal, SHA-256, LMDB's last
  * page) and swapped in; a bad one is refused with a log line naming the
  * file and the reason, once per file, while the snapshot in force keeps
@@ -35,6 +40,9 @@ struct ig_knot_source_cfg {
 	const char* snapshot;
 	/** the order snapshot file, "" for none */
 	const char* orders;
+	/** the delta snapshot file, "" for none (docs/snapshot.md, "The
+	 * delta layer"): in force only over the main snapshot it names */
+	const char* delta;
 	/** ms between checks of the files */
 	int poll_ms;
 	/** the counters in Prometheus text, written by the watch thread
@@ -53,8 +61,11 @@ struct ig_knot_read {
 	struct ig_view* main;
 	/** the view on the order snapshot, NULL when none */
 	struct ig_view* urgent;
+	/** the view on the delta snapshot over the main one, NULL when
+	 * none is in force or it holds no name (ig_policy_opts.delta) */
+	struct ig_view* delta;
 	/** views begun for this query only (not owned by a thread) */
-	struct ig_view tmp[2];
+	struct ig_view tmp[3];
 	/** 1 when tmp is in use */
 	int temporary;
 	/** the generation of the views (a swap changes it); 0 for views
