@@ -29,6 +29,9 @@
 #   bench_now             seconds since the epoch, with nanoseconds
 #   bench_rcode PORT NAME the rcode Unbound on 127.0.0.1@PORT answers for
 #                         NAME A (NOERROR, NXDOMAIN, ...; TIMEOUT)
+#   bench_wait_rcode_ms, bench_cmd_rcode_ms
+#                         the same to the millisecond, the second timing a
+#                         command it starts itself (described below)
 #   bench_wait_rcode PORT NAME RCODE TIMEOUT [T0]
 #                         poll every 50 ms until NAME gets RCODE; prints
 #                         the seconds since T0 (a bench_now value; default:
@@ -253,35 +256,69 @@ bench_rcode() {
 }
 
 # bench_wait_rcode_ms PORT NAME RCODE LIMIT_S [T0]: ask NAME (A, UDP) every
-#	half millisecond until the answer's rcode is RCODE; prints the ms since
+#	half millisecond until an answer's rcode is RCODE; prints the ms since
 #	T0 (bench_now; default: now) with one decimal, or returns 1 after
-#	LIMIT_S seconds
+#	LIMIT_S seconds.  Python starts in about 0.3 s on the benchmark
+#	machine: a T0 taken before the call counts that start; to time a
+#	command, use bench_cmd_rcode_ms
 bench_wait_rcode_ms() {
-	python3 - "$1" "$2" "$3" "$4" "${5:-}" <<'PY'
-import socket, struct, sys, time
+	bench_rcode_py "$1" "$2" "$3" "$4" "${5:-}" ""
+}
+
+# bench_cmd_rcode_ms PORT NAME RCODE LIMIT_S LOG CMD...: start CMD (output
+#	appended to LOG) from a ready checker and ask NAME as above meanwhile;
+#	prints the ms from CMD's start to the first answer with RCODE, and
+#	when CMD started (seconds since the epoch); waits for CMD too.  Returns 1 when RCODE is not seen within LIMIT_S seconds
+#	or CMD fails (its status is appended to LOG)
+bench_cmd_rcode_ms() {
+	_p=$1 _n=$2 _r=$3 _l=$4 _log=$5
+	shift 5
+	bench_rcode_py "$_p" "$_n" "$_r" "$_l" "" "$_log" "$@"
+}
+
+# the checker of the two above: PORT NAME RCODE LIMIT_S T0 LOG [CMD...]
+bench_rcode_py() {
+	python3 - "$@" <<'PY'
+import socket, struct, subprocess, sys, time
 port, name, want, limit = int(sys.argv[1]), sys.argv[2], sys.argv[3], float(sys.argv[4])
-t0 = float(sys.argv[5]) if sys.argv[5] else time.time()
+t0, log, cmd = sys.argv[5], sys.argv[6], sys.argv[7:]
 want = {"NOERROR": 0, "SERVFAIL": 2, "NXDOMAIN": 3, "REFUSED": 5}[want]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(0.001)
-qid = 0
-while True:
-    qid = (qid + 1) & 0xffff
-    q = struct.pack(">HHHHHH", qid, 0x0100, 1, 0, 0, 0)
-    for l in name.rstrip(".").split("."):
-        q += bytes([len(l)]) + l.encode()
-    q += b"\0" + struct.pack(">HH", 1, 1)
+q = struct.pack(">HHHHHH", 1, 0x0100, 1, 0, 0, 0)
+for l in name.rstrip(".").split("."):
+    q += bytes([len(l)]) + l.encode()
+q += b"\0" + struct.pack(">HH", 1, 1)
+proc = None
+if cmd:
+    out = open(log, "a")
+    t0 = time.time()
+    proc = subprocess.Popen(cmd, stdout=out, stderr=out)
+else:
+    t0 = float(t0) if t0 else time.time()
+seen = None
+while seen is None:
     s.sendto(q, ("127.0.0.1", port))
+    # every reply waiting is read: all were asked after T0, so any of
+    # them with the rcode counts; reading one a turn let a backlog of
+    # stale replies (Unbound answers the queries it held for a name at
+    # once) keep the reply to the newest query unread for ever
     try:
-        r = s.recv(4096)
-        if len(r) >= 4 and struct.unpack(">H", r[:2])[0] == qid and r[3] & 0xf == want:
-            print("%.1f" % ((time.time() - t0) * 1000))
-            sys.exit(0)
+        while seen is None:
+            r = s.recv(4096)
+            if len(r) >= 4 and r[3] & 0xf == want:
+                seen = (time.time() - t0) * 1000
     except socket.timeout:
         pass
-    if time.time() - t0 > limit:
-        sys.exit(1)
+    if seen is None and time.time() - t0 > limit:
+        break
     time.sleep(0.0005)
+rc = proc.wait() if proc else 0
+if rc != 0:
+    out.write("command failed: status %d\n" % rc)
+if seen is None or rc != 0:
+    sys.exit(1)
+print("%.1f" % seen + (" %.6f" % t0 if proc else ""))
 PY
 }
 
