@@ -35,21 +35,6 @@ skip_all() { echo "1..0 # SKIP $*"; exit 0; }
 [ -f "$so" ] || skip_all "no module at $so (configure found no Unbound source tree)"
 [ -x "$icpguard" ] || skip_all "no icpguard tool at $icpguard"
 
-work=$(mktemp -d "${TMPDIR:-/tmp}/icpguard-replay.XXXXXX") || exit 1
-trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/empty-src" "$work/out"
-"$icpguard" build --source "$work/empty-src" --out "$work/empty.mdb" >"$work/build.log" 2>&1 &&
-	"$icpguard" build --source "$top_srcdir/data/sample" --out "$work/sample.mdb" >>"$work/build.log" 2>&1 ||
-	{ echo "Bail out! icpguard build failed: $(tail -3 "$work/build.log")"; exit 1; }
-for s in empty sample; do
-	cat >"$work/$s.conf" <<EOF
-snapshot: $work/$s.mdb
-fail-open: no
-log-blocks: yes
-mode: enforce
-EOF
-done
-
 files=${IG_REPLAY_FILES:-$(ls "$src"/testdata/*.rpl)}
 jobs=${IG_REPLAY_JOBS:-$(nproc 2>/dev/null || echo 2)}
 
@@ -102,12 +87,29 @@ run_one() {
 }
 
 if [ "${1:-}" = --one ]; then
-	# internal: xargs calls this script once per file
+	# internal: xargs calls this script once per file, in the parent's
+	# work directory (before: each call made and left a directory of its
+	# own and built both snapshots again)
 	work=$2
-	trap - EXIT
 	run_one "$3"
 	exit 0
 fi
+
+work=$(mktemp -d "${TMPDIR:-/tmp}/icpguard-replay.XXXXXX") || exit 1
+trap 'rm -rf "$work"' EXIT
+mkdir -p "$work/empty-src" "$work/out"
+"$icpguard" build --source "$work/empty-src" --out "$work/empty.mdb" >"$work/build.log" 2>&1 &&
+	"$icpguard" build --source "$top_srcdir/data/sample" --out "$work/sample.mdb" >>"$work/build.log" 2>&1 ||
+	{ echo "Bail out! icpguard build failed: $(tail -3 "$work/build.log")"; exit 1; }
+for s in empty sample; do
+	cat >"$work/$s.conf" <<EOF
+snapshot: $work/$s.mdb
+fail-open: no
+log-blocks: yes
+mode: enforce
+EOF
+done
+
 
 echo "# replay: $(echo "$files" | wc -w) files, $jobs at a time, testbound $tb" >&2
 export top_srcdir top_builddir
