@@ -22,7 +22,9 @@
 # (to the first real answer).  Also from the moment the order was sent:
 # for icpguard `icpguard order add` started (signing, HTTP, the journal's
 # fsync, the order snapshot's publish), for RPZ the zone file written and
-# fsynced and the reload run.  A checker asks the target every millisecond over UDP.
+# fsynced and the reload run.  A checker asks the target every millisecond
+# over UDP while the command runs (an answer before the command returned
+# gives a negative "acknowledged" figure).
 # Prints median, p90, p99 and max for each.  Needs dnsperf, nsd, a built
 # tree (make) and tools/unbound-build.
 set -eu
@@ -145,17 +147,28 @@ def run(cmd):
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
 def measure(setup, event, cmd, port, name, want, before=None):
     # run before (RPZ: the zone file written and fsynced, the operator's
-    # durable step) and cmd (the order, lift or reload); the time from
-    # cmd's return ("ack") and from the start ("sent") to the first
-    # answer with rcode want for name
+    # durable step), then start cmd (the order, lift or reload) and ask
+    # name while it runs: the time from cmd's return ("ack") and from the
+    # start ("sent") to the first answer with rcode want.  "ack" is
+    # negative when the answer came before cmd returned (icpguard
+    # publishes the order snapshot before its journal fsync ends)
     t_sent = time.monotonic()
     if before:
         before()
-    run(cmd)
-    t_ack = time.monotonic()
-    ms = wait(port, name, want, t_ack)
-    print("%s %s-ack %.3f" % (setup, event, ms))
-    print("%s %s-sent %.3f" % (setup, event, ms + (t_ack - t_sent) * 1000))
+    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    t_ack = t_seen = None
+    while t_ack is None or t_seen is None:
+        if t_ack is None and p.poll() is not None:
+            t_ack = time.monotonic()
+            if p.returncode != 0:
+                raise SystemExit("%s failed: status %d" % (cmd[0], p.returncode))
+        if t_seen is None and rcode(port, name) == want:
+            t_seen = time.monotonic()
+        if t_seen is None and time.monotonic() - t_sent > 5.0:
+            t_seen = float("nan")
+        time.sleep(0.0005)
+    print("%s %s-ack %.3f" % (setup, event, (t_seen - t_ack) * 1000))
+    print("%s %s-sent %.3f" % (setup, event, (t_seen - t_sent) * 1000))
 def write_rpz(text):
     with open(rpz, "w") as z:
         z.write(text)
@@ -208,4 +221,5 @@ for e in order-ack lift-ack order-sent lift-sent; do
 done
 echo "(icpguard acknowledged: \`icpguard order add\` returned, the order journaled and fsynced and the"
 echo " order snapshot published; rpz acknowledged: \`unbound-control auth_zone_reload\` returned"
-echo " after the zone file was written and fsynced; a checker asks the target every millisecond)"
+echo " after the zone file was written and fsynced; a checker asks the target every millisecond"
+echo " while the command runs; negative: blocked before the command returned)"
