@@ -1,4 +1,4 @@
-#!/bin/sh
+#!/bin/bash
 # bench/delta-publish.sh: a feed delta at national scale, from the loader
 # seeing the new feed to the new verdicts in force in Unbound (issue 20).
 # Figures, not a test.
@@ -42,14 +42,13 @@ loader=$(bench_builddir)/loader/icpguard-loader
 [ -x "$loader" ] || bench_die "missing $loader (make)"
 cp "$loader" "$w/bin/"
 loader=$w/bin/icpguard-loader
-NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
-[ -x "$NGINX" ] || bench_die "nginx missing (tools/deps installs nginx-light)"
+[ -x "${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}" ] || bench_die "nginx missing (tools/deps installs nginx-light)"
 [ -x /usr/bin/time ] || bench_die "/usr/bin/time missing (Debian: time)"
-nsport=5473 port=5474 wwwport=5475
+nsport=5473 port=5474
 for p in $nsport $port; do bench_port_free $p; done
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", b - a }'; }
 
-mkdir -p "$w/src" "$w/www" "$w/live" "$w/nginx/tmp"
+mkdir -p "$w/src" "$w/www" "$w/live"
 echo "bench: $nfil synthetic filings in $w"
 t0=$(bench_now)
 gen() { # gen RENAMED: the filings, the first RENAMED of them renamed
@@ -71,27 +70,13 @@ feed domestic "$w/src/domestic.csv"
 feed filings "$w/src/filings.jsonl" --tlds "$w/src/tlds.txt"
 echo "bench: source and feeds in $(secs "$t0" "$(bench_now)") s"
 
-# the work directory is private (mktemp): nginx's worker reads it as the
-# caller when run as root ("user" is ignored otherwise)
-cat > "$w/nginx/nginx.conf" <<C
-$( [ "$(id -u)" = 0 ] && echo "user root;" )
-worker_processes 1;
-pid $w/nginx/nginx.pid;
-error_log $w/nginx/error.log;
-events { worker_connections 64; }
-http {
-	access_log off;
-	client_body_temp_path $w/nginx/tmp/body;
-	proxy_temp_path $w/nginx/tmp/proxy;
-	fastcgi_temp_path $w/nginx/tmp/fastcgi;
-	uwsgi_temp_path $w/nginx/tmp/uwsgi;
-	scgi_temp_path $w/nginx/tmp/scgi;
-	default_type application/octet-stream;
-	server { listen 127.0.0.1:$wwwport; root $w/www; }
-}
-C
-"$NGINX" -c "$w/nginx/nginx.conf" -p "$w/nginx" -g 'daemon off;' 2>>"$w/nginx/error.log" &
-bench_track $!
+# nginx as the loader tests run it (tests/loader/lib.sh: www_start serves
+# $W/www on a free port)
+. "$top/tests/loader/lib.sh"
+W=$w
+www_start > "$w/www.log" 2>&1 || bench_die "nginx did not start: $(cat "$w/www.log")"
+bench_track "$WWW_PID"
+wwwport=$WWW_PORT
 {
 	echo "snapshot: $w/live/snapshot.mdb"
 	echo "delta-snapshot: $w/live/delta.mdb"
@@ -101,8 +86,6 @@ bench_track $!
 	echo "key: pub $w/pub.pub"
 	for k in tlds domestic filings; do echo "feed: $k http://127.0.0.1:$wwwport/$k/ pub"; done
 } > "$w/loader.conf"
-i=0
-while [ $i -lt 50 ] && ! (exec 3<>"/dev/tcp/127.0.0.1/$wwwport") 2>/dev/null; do sleep 0.1; i=$((i + 1)); done 2>/dev/null
 # once LOG: one loader run under GNU time (wall, peak RSS, bytes written)
 once() {
 	/usr/bin/time -f "%e %M %O" -o "$1.time" "$loader" -c "$w/loader.conf" --once > "$1" 2>&1

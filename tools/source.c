@@ -455,24 +455,30 @@ ig_source_row_str(const struct ig_source_row* row, const char* key)
 	return f && f->type == IG_SRC_STRING ? f->str : NULL;
 }
 
-int
-ig_source_row_bool(const struct ig_source_row* row, const char* key,
-	int dflt)
+/** a flag written as text: "1", "true", "yes" (1), "0", "false", "no"
+ * (0), "" (dflt); @return -1 for anything else */
+static int
+bool_text(const char* s, int dflt)
 {
-	const struct ig_source_field* f = ig_source_row_get(row, key);
-	const char* s;
-	if(!f || f->type == IG_SRC_NULL) return dflt;
-	if(f->type == IG_SRC_TRUE) return 1;
-	if(f->type == IG_SRC_FALSE) return 0;
-	if(f->type == IG_SRC_INTEGER) return f->ival != 0;
-	if(f->type != IG_SRC_STRING) return -1;
-	s = f->str;
 	if(!strcmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes"))
 		return 1;
 	if(!strcmp(s, "0") || !strcasecmp(s, "false") || !strcasecmp(s, "no"))
 		return 0;
 	if(!*s) return dflt;
 	return -1;
+}
+
+int
+ig_source_row_bool(const struct ig_source_row* row, const char* key,
+	int dflt)
+{
+	const struct ig_source_field* f = ig_source_row_get(row, key);
+	if(!f || f->type == IG_SRC_NULL) return dflt;
+	if(f->type == IG_SRC_TRUE) return 1;
+	if(f->type == IG_SRC_FALSE) return 0;
+	if(f->type == IG_SRC_INTEGER) return f->ival != 0;
+	if(f->type != IG_SRC_STRING) return -1;
+	return bool_text(f->str, dflt);
 }
 
 int
@@ -564,18 +570,11 @@ int
 ig_field_bool(json_t* row, const char* key, int dflt)
 {
 	json_t* v = json_object_get(row, key);
-	const char* s;
 	if(!v || json_is_null(v)) return dflt;
 	if(json_is_boolean(v)) return json_is_true(v);
 	if(json_is_integer(v)) return json_integer_value(v) != 0;
 	if(!json_is_string(v)) return -1;
-	s = json_string_value(v);
-	if(!strcmp(s, "1") || !strcasecmp(s, "true") || !strcasecmp(s, "yes"))
-		return 1;
-	if(!strcmp(s, "0") || !strcasecmp(s, "false") || !strcasecmp(s, "no"))
-		return 0;
-	if(!*s) return dflt;
-	return -1;
+	return bool_text(json_string_value(v), dflt);
 }
 
 int

@@ -23,27 +23,12 @@ NGINX=${NGINX:-$(command -v nginx || echo /usr/sbin/nginx)}
 # the feed helpers of the loader tests: nginx (www_start) and pub
 . "$top_srcdir/tests/loader/lib.sh"
 W=$IG_WORK/feeds
-mkdir -p "$W/www"
 ig_start_tree
 POL=$IG_WORK/policy
 cp -r "$IG_POLICY_SRC" "$POL"
-pub_keys || ig_bail "keygen failed"
-pub tlds "$POL/tlds.txt" && pub filings "$POL/filings.jsonl" --tlds "$POL/tlds.txt" &&
-	pub blacklist "$POL/blacklist.jsonl" && pub domestic "$POL/domestic.csv" ||
-	ig_bail "icpguard feed failed"
-www_start
 DELTA=$IG_WORK/delta.mdb
-{
-	echo "snapshot: $IG_WORK/snapshot.mdb"
-	echo "delta-snapshot: $DELTA"
-	echo "state-dir: $IG_WORK/loader"
-	echo "timeout: 5"
-	echo "key: pub $W/pub.pub"
-	for k in tlds filings blacklist domestic; do
-		echo "feed: $k http://127.0.0.1:$WWW_PORT/$k/ pub"
-	done
-} >"$IG_WORK/loader.conf"
-pull() { "$IG_LOADER" -c "$IG_WORK/loader.conf" --once >>"$IG_WORK/loader.log" 2>&1; }
+policy_feeds "$POL" "$IG_WORK/snapshot.mdb" "$DELTA" || ig_bail "icpguard feed failed"
+pull() { "$IG_LOADER" -c "$W/loader.conf" --once >>"$IG_WORK/loader.log" 2>&1; }
 pull || ig_bail "the first pull failed: $(tail -3 "$IG_WORK/loader.log")"
 ig_start_unbound "delta-snapshot: $DELTA" || ig_bail "Unbound with the module did not start"
 

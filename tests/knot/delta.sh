@@ -28,26 +28,12 @@ knot_test_init knot-delta "${IG_KNOT_DELTA_ADDR:-127.0.0.24}"
 [ -x "$LOADER" ] || ig_skip_all "icpguard-loader not built ($LOADER)"
 [ -x "$NGINX" ] || ig_skip_all "nginx not installed (tools/deps installs nginx-light)"
 cp "$KZONES"/*.zone "$W/zones/"
-mkdir -p "$W/www"
 POL=$W/policy
 cp -r "$IG_POLICY_SRC" "$POL"
-pub_keys || ig_bail "icpguard feed keygen failed"
-pub tlds "$POL/tlds.txt" && pub filings "$POL/filings.jsonl" --tlds "$POL/tlds.txt" &&
-	pub blacklist "$POL/blacklist.jsonl" && pub domestic "$POL/domestic.csv" ||
-	ig_bail "icpguard feed failed"
-www_start >"$W/www.log" 2>&1 || ig_bail "nginx did not start: $(cat "$W/www.log")"
-ig_track "$WWW_PID"
 DELTA=$W/delta.mdb
-{
-	echo "snapshot: $W/snapshot.mdb"
-	echo "delta-snapshot: $DELTA"
-	echo "state-dir: $W/loader"
-	echo "timeout: 5"
-	echo "key: pub $W/pub.pub"
-	for k in tlds filings blacklist domestic; do
-		echo "feed: $k http://127.0.0.1:$WWW_PORT/$k/ pub"
-	done
-} >"$W/loader.conf"
+policy_feeds "$POL" "$W/snapshot.mdb" "$DELTA" >"$W/www.log" 2>&1 ||
+	ig_bail "icpguard feed failed: $(cat "$W/www.log")"
+ig_track "$WWW_PID"
 pull() { "$LOADER" -c "$W/loader.conf" --once >>"$W/loader.log" 2>&1; }
 pull || ig_bail "the first pull failed: $(tail -3 "$W/loader.log")"
 KNOT_MOD_KEYS="delta-snapshot: \"$DELTA\""

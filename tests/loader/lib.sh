@@ -14,7 +14,8 @@
 #            t_notok DESC, t_check DESC CMD..., t_eq DESC GOT WANT, t_diag,
 #            t_skip_all WHY, t_done
 #   nginx:   www_start (TLS when WWW_TLS is set), www_stop (EXIT trap stops it)
-#   feeds:   pub_keys, pub KIND SOURCE [feed options...]
+#   feeds:   pub_keys, pub KIND SOURCE [feed options...], policy_feeds
+#            POLICY SNAPSHOT DELTA (signed, served, loader.conf written)
 #   loader:  loader_conf [extra lines], loader_once [args], loader_start,
 #            loader_stop, status_get PATH, snap_serial, snap_meta KEY
 
@@ -208,6 +209,31 @@ pub_sample() {
 		--regdomains "$SAMPLE/regdomains.jsonl" &&
 	pub blacklist "$SAMPLE/blacklist.jsonl" &&
 	pub domestic "$SAMPLE/domestic.csv"
+}
+
+# policy_feeds POLICY SNAPSHOT DELTA: the tlds, filings, blacklist and
+# domestic files of the policy directory POLICY (tests/integration/policy's
+# layout) signed as feeds into $W/www, nginx serving them (www_start), and
+# $W/loader.conf for a loader publishing SNAPSHOT and the delta snapshot
+# DELTA (state in $W/loader).  Returns 1 when a feed could not be made.
+# The delta tests of both modules start this way
+policy_feeds() {
+	mkdir -p "$W/www"
+	pub_keys && pub tlds "$1/tlds.txt" &&
+		pub filings "$1/filings.jsonl" --tlds "$1/tlds.txt" &&
+		pub blacklist "$1/blacklist.jsonl" && pub domestic "$1/domestic.csv" ||
+		return 1
+	www_start
+	{
+		echo "snapshot: $2"
+		echo "delta-snapshot: $3"
+		echo "state-dir: $W/loader"
+		echo "timeout: 5"
+		echo "key: pub $W/pub.pub"
+		for k in tlds filings blacklist domestic; do
+			echo "feed: $k http://127.0.0.1:$WWW_PORT/$k/ pub"
+		done
+	} >"$W/loader.conf"
 }
 
 # ------------------------------------------------------------ loader
