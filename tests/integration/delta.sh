@@ -28,6 +28,9 @@ POL=$IG_WORK/policy
 cp -r "$IG_POLICY_SRC" "$POL"
 DELTA=$IG_WORK/delta.mdb
 policy_feeds "$POL" "$IG_WORK/snapshot.mdb" "$DELTA" || ig_bail "icpguard feed failed"
+# stopped at exit with the other processes (it was left running, holding
+# the integration lock for every test after it)
+ig_track "$WWW_PID"
 pull() { "$IG_LOADER" -c "$W/loader.conf" --once >>"$IG_WORK/loader.log" 2>&1; }
 pull || ig_bail "the first pull failed: $(tail -3 "$IG_WORK/loader.log")"
 ig_start_unbound "delta-snapshot: $DELTA" || ig_bail "Unbound with the module did not start"
