@@ -5,7 +5,7 @@
 #   bench/rpz-compare.sh [--filings N] [--blacklist N] [--ranges N]
 #       [--seconds S] [--rounds R] [--small] [--load-timeout S]
 #       [--max-rss GIB] [--load-qps Q] [--setups "plain icpguard rpz"]
-#       [--data DIR] [--report FILE] [--keep]
+#       [--data DIR] [--report FILE] [--keep] [--takedowns K]
 #
 # Defaults: 10,000,000 filings, 1,000,000 blacklist entries, 100,000
 # domestic ranges, 10 s per dnsperf run, 3 rounds (median).  --small is
@@ -28,12 +28,14 @@
 # with the upstream queries each costs counted at NSD), a full data refresh (icpguard: build the new snapshot
 # over the path; RPZ: rewrite the zone, auth_zone_reload) until a canary
 # flips, dnsperf -t 1 at --load-qps during that refresh (lost = no answer
-# within 1 s), and takedown latency in ms (icpguard: `icpguard order add`
-# to the real icpguard-loader, which journals the order with fsync and
-# publishes the order snapshot; RPZ: append to orders.rpz, fsync it,
-# reload it; a checker every half millisecond; bench/takedown.sh gives the
-# distribution over 100 orders under load).  Every name of a check list is asked of
-# every setup: both policies must give the same answers.
+# within 1 s), and takedown latency in ms, the median of K (default 5)
+# orders and their lifts (icpguard: the signed order submitted with
+# `icpguard order add` to the real icpguard-loader, which journals it with
+# fsync and publishes the order snapshot, and again with the operator
+# signing in the command; RPZ: append to orders.rpz, fsync it, reload it;
+# a checker every half millisecond; bench/takedown.sh gives the
+# distribution over 100 orders under load).  Every name of a check list is
+# asked of every setup: both policies must give the same answers.
 #
 # A setup that does not answer within --load-timeout (default 1800 s) or
 # grows past --max-rss GiB (default 16) is stopped and reported as such.
@@ -43,8 +45,9 @@ set -u
 top=$(cd "$(dirname "$0")/.." && pwd)
 filings=10000000 black=1000000 ranges=100000 secs=10 rounds=3
 load_timeout=1800 max_rss=16 load_qps=10000 setups="plain icpguard rpz"
+takedowns=5
 data="" report="" keep=""
-usage() { sed -n '2,37p' "$0" | sed 's/^# \{0,1\}//'; }
+usage() { sed -n '2,43p' "$0" | sed 's/^# \{0,1\}//'; }
 while [ $# -gt 0 ]; do
 	case $1 in
 	--small) filings=100000 black=10000 ranges=1000 secs=5; shift; continue ;;
@@ -57,7 +60,7 @@ while [ $# -gt 0 ]; do
 	--seconds) secs=$2 ;; --rounds) rounds=$2 ;;
 	--load-timeout) load_timeout=$2 ;; --max-rss) max_rss=$2 ;;
 	--load-qps) load_qps=$2 ;; --setups) setups=$2 ;;
-	--data) data=$2 ;; --report) report=$2 ;;
+	--data) data=$2 ;; --report) report=$2 ;; --takedowns) takedowns=$2 ;;
 	*) usage >&2; exit 2 ;;
 	esac
 	shift 2
@@ -285,12 +288,78 @@ qps() {
 	done
 }
 
-# the takedown order: signed and sent to the real icpguard-loader, which
-# journals it (fsync) and publishes the order snapshot the module reads
-order_json() {
-	cat > "$w/order.json" <<O
-{"id":"bench-takedown","doc_no":"工信厅信管函〔2024〕1号","unit":"工业和信息化部网络安全管理局","reason":"涉嫌诈骗","targets":["${takedown_canary#www.}"],"effective":"2020-01-01"}
+# takedowns S PORT: --takedowns rounds of an order on the takedown canary
+# (filed and cached) and its lift, timed from the operator's command to the
+# first NXDOMAIN (order) and the first NOERROR (lift) by a checker every
+# half millisecond that runs while the command does (bench_cmd_rcode_ms);
+# puts the medians (takedown, lift) and the samples.  icpguard: the
+# administration's order arrives signed (an envelope, `icpguard order
+# sign` before the clock starts) and the operator submits it to the real
+# icpguard-loader with `icpguard order add`, which journals it (fsync) and
+# publishes the order snapshot; a second series has the operator sign in
+# the timed command (`order add FILE --key`).  RPZ: the two lines appended
+# to orders.rpz, fsynced (sync FILE), `unbound-control auth_zone_reload`;
+# the lift writes the zone back the same way.
+takedowns() {
+	_ts=$1 _p=$2 _r=1 _z=${takedown_canary#www.}
+	: > "$w/$_ts.takedown"
+	while [ $_r -le "$takedowns" ]; do
+		for _mode in $( [ $_ts = icpguard ] && echo envelope signing || echo rpz ); do
+			bench_wait_rcode $_p $takedown_canary NOERROR 10 >/dev/null ||
+				log "$_ts: takedown canary not NOERROR before order $_r"
+			takedown_cmds $_ts $_mode "td-$_mode-$_r" "$_z"
+			if _t=$(bench_cmd_rcode_ms $_p $takedown_canary NXDOMAIN 60 "$w/takedown.log" \
+				$order_cmd) && _l=$(bench_cmd_rcode_ms $_p $takedown_canary NOERROR 60 \
+				"$w/takedown.log" $lift_cmd); then
+				echo "$_mode order ${_t%% *}" >> "$w/$_ts.takedown"
+				echo "$_mode lift ${_l%% *}" >> "$w/$_ts.takedown"
+			else
+				log "$_ts: takedown $_r ($_mode) not in force or not lifted within 60 s (see $w/takedown.log)"
+			fi
+		done
+		_r=$((_r + 1))
+	done
+	for _mode in envelope signing rpz; do
+		for _e in order lift; do
+			_v=$(awk -v m=$_mode -v e=$_e '$1 == m && $2 == e { print $3 }' "$w/$_ts.takedown")
+			[ -n "$_v" ] || continue
+			# (put sets _s and _k: names of its own here)
+			[ $_mode = signing ] && _key=td_${_e}_signing || _key=td_$_e
+			put $_ts $_key "$(echo "$_v" | bench_median)"
+			put $_ts ${_key}_all "$(echo $_v)"
+		done
+	done
+}
+
+# takedown_cmds S MODE ID ZONE: sets order_cmd and lift_cmd (word lists,
+# no spaces in paths) for one round; envelopes are signed here, untimed
+takedown_cmds() {
+	_o=$w/td-$3.json
+	case $2 in
+	envelope|signing)
+		cat > "$_o" <<O
+{"id":"$3","doc_no":"工信厅信管函〔2024〕1号","unit":"工业和信息化部网络安全管理局","reason":"涉嫌诈骗","targets":["$4"],"effective":"2020-01-01"}
 O
+		printf '{"op":"lift","id":"%s"}\n' "$3" > "$w/td-$3-lift.json"
+		if [ $2 = envelope ]; then
+			"$ig" order sign "$_o" --key "$w/miit.key" > "$w/td-$3.env" &&
+			"$ig" order sign "$w/td-$3-lift.json" --key "$w/miit.key" > "$w/td-$3-lift.env" ||
+				log "icpguard: order sign failed"
+			order_cmd="$ig order add $w/td-$3.env --loader http://127.0.0.1:$lport"
+			lift_cmd="$ig order add $w/td-$3-lift.env --loader http://127.0.0.1:$lport"
+		else
+			order_cmd="$ig order add $_o --key $w/miit.key --loader http://127.0.0.1:$lport"
+			lift_cmd="$ig order lift $3 --key $w/miit.key --loader http://127.0.0.1:$lport"
+		fi
+		;;
+	rpz)
+		printf '#!/bin/sh\nprintf "%%s CNAME .\\n*.%%s CNAME .\\n" %s %s >> %s && sync %s && exec %s -c %s auth_zone_reload orders.rpz.\n' \
+			"$4" "$4" "$w/orders.rpz" "$w/orders.rpz" "$uc" "$w/ub-rpz.conf" > "$w/rpz-order.sh"
+		printf '#!/bin/sh\ncat %s > %s && sync %s && exec %s -c %s auth_zone_reload orders.rpz.\n' \
+			"$w/orders.rpz.base" "$w/orders.rpz" "$w/orders.rpz" "$uc" "$w/ub-rpz.conf" > "$w/rpz-lift.sh"
+		order_cmd="sh $w/rpz-order.sh" lift_cmd="sh $w/rpz-lift.sh"
+		;;
+	esac
 }
 loader=$(bench_builddir)/loader/icpguard-loader
 [ -x "$loader" ] || bench_die "missing $loader (make)"
@@ -357,6 +426,7 @@ cat > "$w/orders.rpz" <<Z
 @ NS localhost.
 placeholder.invalid CNAME .
 Z
+cp "$w/orders.rpz" "$w/orders.rpz.base"
 
 # ---------------------------------------------------------------- runs
 plain_pid=""
@@ -415,36 +485,8 @@ for s in $setups; do
 	load_stop $s $s
 	memory $s refresh $upid
 
-	# takedown of a filed, cached name
-	if [ $s != plain ]; then
-		log "$s: takedown"
-		[ "$(bench_rcode $port $takedown_canary)" = NOERROR ] ||
-			log "$s: takedown canary not NOERROR before the order"
-		# timed from the operator's action to the first NXDOMAIN, with
-		# a checker every half millisecond; both durable: the loader
-		# fsyncs its journal before it answers, the RPZ zone file is
-		# fsynced (sync FILE) before its reload
-		# the checker runs while the command does (bench_cmd_rcode_ms:
-		# it starts the command itself), so the figure is from the
-		# command's start to the first NXDOMAIN, whenever that comes
-		[ $s = icpguard ] && order_json
-		case $s in
-		icpguard)
-			set -- "$ig" order add "$w/order.json" --key "$w/miit.key" \
-				--loader "http://127.0.0.1:$lport"
-			;;
-		rpz)
-			set -- sh -c 'printf "%s CNAME .\n*.%s CNAME .\n" "$1" "$1" >> "$2" &&
-				sync "$2" && exec "$3" -c "$4" auth_zone_reload orders.rpz.' \
-				sh "${takedown_canary#www.}" "$w/orders.rpz" "$uc" "$w/ub-rpz.conf"
-			;;
-		esac
-		if r=$(bench_cmd_rcode_ms $port $takedown_canary NXDOMAIN 60 "$w/takedown.log" "$@"); then
-			put $s takedown "${r%% *}"
-		else
-			put $s takedown "not in force after 60 s"
-		fi
-	fi
+	# takedowns of a filed, cached name, each followed by its lift
+	[ $s != plain ] && takedowns $s $port
 	if [ $s = plain ]; then
 		plain_pid=$upid
 	else
@@ -526,7 +568,10 @@ added() {
 	loadrow "  lost (no answer within 1 s)" load_lost "0"
 	loadrow "  SERVFAIL" load_servfail "0"
 	loadrow "  max latency (ms)" load_max_ms ""
-	onlyrow "takedown, order to in force (ms)" takedown ""
+	onlyrow "takedown, order to in force (ms)" td_order "< RPZ"
+	onlyrow "  lift to the real answer (ms)" td_lift ""
+	onlyrow "  operator signs in the command (ms)" td_order_signing ""
+	onlyrow "  its lift (ms)" td_lift_signing ""
 	loadrow "check list answers not as expected" mismatch "0"
 	for s in plain icpguard rpz; do
 		f=$(get $s failed)
@@ -541,6 +586,10 @@ added() {
 	echo "(* with the caches the runs filled, different per setup; snapshot file pages are page"
 	echo " cache mapped read-only, counted as Private_Clean while only this process maps them)"
 	echo "(refresh load: dnsperf -t 1 -Q $load_qps over the cache-hit list; plain: a 5 s window without refresh)"
+	echo "(takedown: median of $takedowns orders and lifts, from the command's start; icpguard: the signed"
+	echo " order submitted with \`icpguard order add\`, samples $(get icpguard td_order_all) / lifts"
+	echo " $(get icpguard td_lift_all); signing in the command $(get icpguard td_order_signing_all);"
+	echo " RPZ: zone appended, fsynced, reloaded, samples $(get rpz td_order_all) / lifts $(get rpz td_lift_all))"
 } > "$w/table"
 cat "$w/table"
 [ -n "$report" ] && cp "$w/table" "$report"

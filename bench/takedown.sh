@@ -2,7 +2,7 @@
 # bench/takedown.sh: takedown latency, icpguard against Unbound's RPZ, side
 # by side, under load.  Not a test.
 #
-#   bench/takedown.sh [-n ORDERS] [-q LOAD_QPS] [-s SNAPSHOT]
+#   bench/takedown.sh [-n ORDERS] [-q LOAD_QPS] [-s SNAPSHOT] [-k]
 #
 # Setup on loopback: NSD on 127.0.0.2 (a filed wildcard zone), and two
 # Unbounds, one thread each, both kept busy by dnsperf at LOAD_QPS (default
@@ -10,8 +10,12 @@
 #   icpguard  "validator dynlib iterator", the main snapshot (-s PATH, for
 #             example one of ten million filings built by rpz-compare.sh
 #             --keep; default: a small one) and the order snapshot that the
-#             real icpguard-loader publishes; orders are signed and sent with
-#             `icpguard order add`, lifted with `icpguard order lift`
+#             real icpguard-loader publishes; an order arrives signed by
+#             the administration (an envelope, `icpguard order sign`
+#             before the clock starts) and the operator submits it with
+#             `icpguard order add`, its lift the same way; with -k the
+#             operator signs in the timed command instead (`icpguard
+#             order add FILE --key`, `icpguard order lift ID --key`)
 #   rpz       "respip validator iterator" with a small orders.rpz: an order is
 #             two lines appended to the zone file and `unbound-control
 #             auth_zone_reload`, a lift removes them and reloads
@@ -20,7 +24,7 @@
 # order add` returned: the order is journaled and fsynced; RPZ: the reload
 # command returned) to the first blocked answer, and the same for its lift
 # (to the first real answer).  Also from the moment the order was sent:
-# for icpguard `icpguard order add` started (signing, HTTP, the journal's
+# for icpguard `icpguard order add` started (HTTP, signing with -k, the journal's
 # fsync, the order snapshot's publish), for RPZ the zone file written and
 # fsynced and the reload run.  A checker asks the target every millisecond
 # over UDP while the command runs (an answer before the command returned
@@ -29,11 +33,12 @@
 # tree (make) and tools/unbound-build.
 set -eu
 top=$(cd "$(dirname "$0")/.." && pwd)
-norders=100 loadqps=10000 snap=""
-while getopts n:q:s:h o; do
+norders=100 loadqps=10000 snap="" signing=envelope
+while getopts n:q:s:kh o; do
 	case $o in
 	n) norders=$OPTARG ;; q) loadqps=$OPTARG ;; s) snap=$OPTARG ;;
-	*) sed -n '2,25p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
+	k) signing=command ;;
+	*) sed -n '2,33p' "$0" | sed 's/^# \{0,1\}//'; exit 0 ;;
 	esac
 done
 . "$top/bench/lib.sh"
@@ -114,6 +119,7 @@ cat > "$w/takedown.py" <<'PY'
 #   SETUP EVENT MS   (EVENT: order-ack, order-sent, lift-ack, lift-sent)
 import json, os, socket, struct, subprocess, sys, time
 w, ig, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
+signing = sys.argv[9]
 portig, portrpz, ctlport, lport, uc = int(sys.argv[4]), int(sys.argv[5]), sys.argv[6], sys.argv[7], sys.argv[8]
 s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
 s.settimeout(0.001)
@@ -185,17 +191,31 @@ for k in range(1, n + 1):
     key = os.path.join(w, "miit.key")
     loader = "http://127.0.0.1:" + lport
     reload = [uc, "-s", "127.0.0.1@" + ctlport, "auth_zone_reload", "orders.rpz"]
-    measure("icpguard", "order", [ig, "order", "add", f, "--key", key, "--loader", loader], portig, name, 3)
+    if signing == "envelope":
+        # the administration's signed order, as it arrives (untimed)
+        env = os.path.join(w, "order.env")
+        with open(env, "w") as e:
+            subprocess.run([ig, "order", "sign", f, "--key", key], check=True, stdout=e)
+        measure("icpguard", "order", [ig, "order", "add", env, "--loader", loader], portig, name, 3)
+    else:
+        measure("icpguard", "order", [ig, "order", "add", f, "--key", key, "--loader", loader], portig, name, 3)
     # RPZ: the two lines (written and fsynced: "sent" counts them, as
     # icpguard's counts its journal fsync), then the reload
     measure("rpz", "order", reload, portrpz, name, 3,
             lambda: write_rpz(base + "%s CNAME .\n*.%s CNAME .\n" % (name, name)))
-    measure("icpguard", "lift", [ig, "order", "lift", "td-%d" % k, "--key", key, "--loader", loader], portig, name, 0)
+    if signing == "envelope":
+        lf, env = os.path.join(w, "lift.json"), os.path.join(w, "lift.env")
+        json.dump({"op": "lift", "id": "td-%d" % k}, open(lf, "w"))
+        with open(env, "w") as e:
+            subprocess.run([ig, "order", "sign", lf, "--key", key], check=True, stdout=e)
+        measure("icpguard", "lift", [ig, "order", "add", env, "--loader", loader], portig, name, 0)
+    else:
+        measure("icpguard", "lift", [ig, "order", "lift", "td-%d" % k, "--key", key, "--loader", loader], portig, name, 0)
     measure("rpz", "lift", reload, portrpz, name, 0, lambda: write_rpz(base))
     sys.stdout.flush()
 PY
 echo "bench: $norders orders and lifts, one after another"
-python3 "$w/takedown.py" "$w" "$ig" "$norders" $portig $portrpz $ctlport $lport "$uc" > "$w/lat.txt"
+python3 "$w/takedown.py" "$w" "$ig" "$norders" $portig $portrpz $ctlport $lport "$uc" $signing > "$w/lat.txt"
 
 stats() { # stats SETUP EVENT: median p90 p99 max (ms)
 	awk -v s="$1" -v e="$2" '$1 == s && $2 == e { print $3 }' "$w/lat.txt" | sort -g |
@@ -219,6 +239,8 @@ for e in order-ack lift-ack order-sent lift-sent; do
 		printf '%-44s %s\n' "$s: $d" "$(stats $s $e)"
 	done
 done
+[ $signing = envelope ] && echo "(icpguard: the order and its lift arrive signed by the administration and are submitted with \`icpguard order add\`)" ||
+	echo "(icpguard: the operator signs in the timed command, \`icpguard order add FILE --key\` and \`icpguard order lift ID --key\`)"
 echo "(icpguard acknowledged: \`icpguard order add\` returned, the order journaled and fsynced and the"
 echo " order snapshot published; rpz acknowledged: \`unbound-control auth_zone_reload\` returned"
 echo " after the zone file was written and fsynced; a checker asks the target every millisecond"
