@@ -162,6 +162,15 @@ fall_back(struct loader* L, struct feed_rt* f, const char* code,
 	return 1;
 }
 
+/** the monotonic clock in seconds */
+static double
+mono_now(void)
+{
+	struct timespec t;
+	clock_gettime(CLOCK_MONOTONIC, &t);
+	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
 /** apply the downloaded payload + signature of the current entry */
 static void
 apply_item(struct loader* L, struct feed_rt* f)
@@ -171,6 +180,7 @@ apply_item(struct loader* L, struct feed_rt* f)
 	struct apply_opts o;
 	struct apply_result r;
 	char payload[2100], sig[2100], quar[2100], shrink[2100], origin[2100];
+	double t_apply = mono_now(), t_done;
 	int i;
 	dl_path(L, f, "payload", payload, sizeof(payload));
 	dl_path(L, f, "sig", sig, sizeof(sig));
@@ -191,6 +201,7 @@ apply_item(struct loader* L, struct feed_rt* f)
 	o.quarantine = quar;
 	o.origin = origin;
 	state_apply(L->state, f->kind, payload, sig, &o, &r);
+	t_done = mono_now();
 	unlink(payload);
 	unlink(sig);
 	if(r.rejected) {
@@ -215,10 +226,13 @@ apply_item(struct loader* L, struct feed_rt* f)
 	L->dirty = 1;
 	if(!r.rejected) f->last_rejected = 0;
 	snprintf(f->msg, sizeof(f->msg), "serial %llu applied from %s: %llu "
-		"records loaded, %llu rejected, %llu removed; %llu in force",
-		(unsigned long long)r.serial, origin,
+		"records loaded, %llu rejected, %llu removed; %llu in force "
+		"(%.1f s: download %.1f, signature and digest %.1f, records "
+		"%.1f)", (unsigned long long)r.serial, origin,
 		(unsigned long long)r.loaded, (unsigned long long)r.rejected,
-		(unsigned long long)r.removed, (unsigned long long)r.after);
+		(unsigned long long)r.removed, (unsigned long long)r.after,
+		t_done - f->fetch_t0, t_apply - f->fetch_t0, r.verify_s,
+		t_done - t_apply - r.verify_s);
 	loader_log(L, LOG_INFO, "feed %s: %s", ig_feed_kind_name(f->kind),
 		f->msg);
 	f->idx++;
@@ -300,6 +314,7 @@ fetch_item(struct loader* L, struct feed_rt* f)
 	}
 	snprintf(url, sizeof(url), "%s%s", fc->url, p);
 	dl_path(L, f, "payload", dest, sizeof(dest));
+	f->fetch_t0 = mono_now();
 	if(!fetch_start(L->base, L->ssl, url, dest, NULL, NULL,
 		L->cfg.timeout, payload_cb, L, err, sizeof(err)))
 		feed_fail(L, f, "unreachable", "%s", err);

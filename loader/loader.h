@@ -67,6 +67,8 @@ struct feed_rt {
 	uint64_t start_serial;
 	/** any file applied during this pull */
 	int moved;
+	/** when the current entry's download started (monotonic seconds) */
+	double fetch_t0;
 };
 
 /** the daemon */

@@ -66,6 +66,10 @@ struct apply_result {
 	struct code_count rej[LOADER_MAX_CODES];
 	/** count */
 	int nrej;
+	/** seconds spent on the signature, the digest and the file's
+	 * structure before the first record (the rest of state_apply is
+	 * the records: checks and the state's transaction) */
+	double verify_s;
 };
 
 /**
