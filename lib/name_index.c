@@ -256,11 +256,13 @@ static uint64_t
 build_put(struct build* b, const uint8_t* key, size_t len, uint64_t val,
 	int children)
 {
-	uint64_t h = key_hash(b->seed, key, len);
-	uint64_t i = h & b->mask;
+	uint64_t h, i;
 	uint32_t n = 0;
 	b->entries++;
+	/* the counting pass needs no hash */
 	if(!b->slots) return 0;
+	h = key_hash(b->seed, key, len);
+	i = h & b->mask;
 	while(b->slots[i].key != 0) {
 		i = (i + 1) & b->mask;
 		n++;

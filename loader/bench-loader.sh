@@ -84,7 +84,7 @@ sync
 echo "icpguard-loader --once, full feed over $url:"
 run_sampled "$W/once.log" "$LOADER" -c "$W/loader.conf" --once ||
 	{ echo "bench: loader failed"; cat "$W/once.log"; exit 1; }
-sed -n 's/.*\(published .*\)/  \1/p' "$W/once.log"
+sed -n 's/.*\(published .*\)/  \1/p; s/.*feed \([a-z]*\): serial \([0-9]*\) applied from [^ ]*: \(.*\)/  \1 serial \2: \3/p' "$W/once.log"
 echo "  snapshot $(du -h "$W/live/snapshot.mdb" | cut -f1), state $(du -h "$W/state/state.mdb" | cut -f1)"
 # a delta: 1,000 filings renamed
 awk 'NR <= 1000 { sub(/"site/, "\"renamed-site") } { print }' "$W/src/f.jsonl" >"$W/src/f2.jsonl"
@@ -95,7 +95,7 @@ echo "icpguard feed (delta of 1000+1000 changes): $(cat "$W/feed2.time")"
 echo "icpguard-loader --once, delta:"
 run_sampled "$W/once2.log" "$LOADER" -c "$W/loader.conf" --once ||
 	{ echo "bench: loader failed"; cat "$W/once2.log"; exit 1; }
-sed -n 's/.*\(published .*\)/  \1/p' "$W/once2.log"
+sed -n 's/.*\(published .*\)/  \1/p; s/.*feed \([a-z]*\): serial \([0-9]*\) applied from [^ ]*: \(.*\)/  \1 serial \2: \3/p' "$W/once2.log"
 echo "raw LMDB bulk load of the same $N keys (MDB_APPEND, 72-byte values, one txn, sync): $("$top_builddir/loader/bench-bulkload" "$N" "$W") s"
 t_cleanup
 rm -rf "$W"

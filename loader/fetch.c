@@ -15,11 +15,13 @@
 #include <event2/keyvalq_struct.h>
 #include <fcntl.h>
 #include <openssl/err.h>
+#include <openssl/evp.h>
 #include <openssl/x509v3.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/uio.h>
 #include <unistd.h>
 
 /** most bytes kept in memory */
@@ -37,6 +39,8 @@ struct fetch {
 	int fd;
 	/** memory body */
 	struct evbuffer* mem;
+	/** the digest of the file body as it is written */
+	EVP_MD_CTX* md;
 	/** callback */
 	fetch_cb cb;
 	/** its argument */
@@ -67,6 +71,7 @@ fetch_free(evutil_socket_t fd, short what, void* arg)
 	if(f->uri) evhttp_uri_free(f->uri);
 	if(f->fd >= 0) close(f->fd);
 	if(f->mem) evbuffer_free(f->mem);
+	EVP_MD_CTX_free(f->md);
 	free(f->res.body);
 	free(f);
 }
@@ -76,10 +81,14 @@ static void
 fetch_finish(struct fetch* f)
 {
 	struct timeval now = { 0, 0 };
-	if(f->res.ok && f->fd >= 0 && fsync(f->fd) != 0) {
+	/* a file body is not fsynced: it is a download in the state's dl
+	 * directory, verified against its signed digest, applied and
+	 * deleted; after a crash the loader deletes it at start and pulls
+	 * again (loader_cleanup), so its durability buys nothing */
+	if(f->res.ok && f->md && !EVP_DigestFinal_ex(f->md, f->res.sha256,
+		NULL)) {
 		f->res.ok = 0;
-		snprintf(f->res.err, sizeof(f->res.err), "fsync: %s",
-			strerror(errno));
+		snprintf(f->res.err, sizeof(f->res.err), "sha256 failed");
 	}
 	if(f->res.ok && f->mem) {
 		f->res.len = evbuffer_get_length(f->mem);
@@ -111,11 +120,32 @@ take_body(struct fetch* f, struct evbuffer* in)
 		else evbuffer_add_buffer(f->mem, in);
 		return;
 	}
-	while(evbuffer_get_length(in) > 0)
-		if(evbuffer_write(in, f->fd) <= 0) {
+	while(evbuffer_get_length(in) > 0) {
+		/* write the buffer's first chains, digest what the write
+		 * took, then drain it */
+		struct evbuffer_iovec vec[16];
+		struct iovec iov[16];
+		int nv = evbuffer_peek(in, -1, NULL, vec, 16), i;
+		size_t left;
+		ssize_t n;
+		if(nv > 16) nv = 16;
+		for(i = 0; i < nv; i++) {
+			iov[i].iov_base = vec[i].iov_base;
+			iov[i].iov_len = vec[i].iov_len;
+		}
+		if(nv <= 0 || (n = writev(f->fd, iov, nv)) <= 0) {
 			f->bodyfail = 1;
 			evbuffer_drain(in, evbuffer_get_length(in));
+			return;
 		}
+		for(i = 0, left = (size_t)n; i < nv && left > 0; i++) {
+			size_t m = vec[i].iov_len < left ? vec[i].iov_len : left;
+			EVP_DigestUpdate(f->md, vec[i].iov_base, m);
+			left -= m;
+		}
+		f->res.size += (uint64_t)n;
+		evbuffer_drain(in, (size_t)n);
+	}
 }
 
 /** evhttp: a piece of the body */
@@ -242,6 +272,8 @@ fetch_file(struct fetch* f, const char* path, const char* etag)
 				if(f->fd >= 0) {
 					if(write(f->fd, buf, (size_t)n) != n)
 						f->bodyfail = 1;
+					EVP_DigestUpdate(f->md, buf, (size_t)n);
+					f->res.size += (uint64_t)n;
 				} else if(evbuffer_get_length(f->mem) + (size_t)n
 					> FETCH_MEM_MAX) {
 					f->bodyfail = 1;
@@ -304,6 +336,12 @@ fetch_start(struct event_base* base, SSL_CTX* ssl, const char* url,
 			O_NOFOLLOW, 0600);
 		if(f->fd < 0) {
 			snprintf(err, errlen, "%s: %s", dest, strerror(errno));
+			fetch_free(-1, 0, f);
+			return 0;
+		}
+		if(!(f->md = EVP_MD_CTX_new()) ||
+			!EVP_DigestInit_ex(f->md, EVP_sha256(), NULL)) {
+			snprintf(err, errlen, "sha256 unavailable");
 			fetch_free(-1, 0, f);
 			return 0;
 		}

@@ -31,6 +31,11 @@ struct fetch_result {
 	char* body;
 	/** body length */
 	size_t len;
+	/** a body fetched to a file: its SHA-256 and size, digested as it
+	 * was written (the caller need not read the file again) */
+	uint8_t sha256[32];
+	/** bytes written to the file */
+	uint64_t size;
 	/** why it failed */
 	char err[512];
 };

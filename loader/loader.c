@@ -200,6 +200,8 @@ apply_item(struct loader* L, struct feed_rt* f)
 	o.allow_shrink = L->allow_shrink || access(shrink, F_OK) == 0;
 	o.quarantine = quar;
 	o.origin = origin;
+	o.sha256 = f->payload_sha256;
+	o.size = f->payload_size;
 	state_apply(L->state, f->kind, payload, sig, &o, &r);
 	t_done = mono_now();
 	unlink(payload);
@@ -283,6 +285,10 @@ payload_cb(const struct fetch_result* r, void* arg)
 			"feed's directory (no '/')");
 		return;
 	}
+	/* the payload's digest, taken as it was written: state_apply
+	 * checks it against the signed one without reading the file */
+	memcpy(f->payload_sha256, r->sha256, sizeof(f->payload_sha256));
+	f->payload_size = r->size;
 	snprintf(url, sizeof(url), "%s%s", fc->url, sp);
 	dl_path(L, f, "sig", dest, sizeof(dest));
 	if(!fetch_start(L->base, L->ssl, url, dest, NULL, NULL,

@@ -69,6 +69,10 @@ struct feed_rt {
 	int moved;
 	/** when the current entry's download started (monotonic seconds) */
 	double fetch_t0;
+	/** its payload's SHA-256 and size as downloaded */
+	uint8_t payload_sha256[32];
+	/** bytes */
+	uint64_t payload_size;
 };
 
 /** the daemon */

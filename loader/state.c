@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -661,8 +662,21 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 		return refuse(res, "wrong_kind", "%s: signed as a %s feed, "
 			"configured as %s", shown, ig_feed_kind_name(st.kind),
 			feed);
-	/* 2. the file is the one signed */
-	if(!ig_file_sha256(payload, sha, &size))
+	/* 2. the file is the one signed: digested by the download as it
+	 * was written, or read here; either way the size on disk must be
+	 * the size digested */
+	if(o->sha256) {
+		struct stat pst;
+		if(stat(payload, &pst) != 0)
+			return refuse(res, "io", "%s: cannot read", shown);
+		memcpy(sha, o->sha256, sizeof(sha));
+		size = o->size;
+		if((uint64_t)pst.st_size != size)
+			return refuse(res, "io", "%s: %llu bytes on disk, %llu "
+				"downloaded", shown,
+				(unsigned long long)pst.st_size,
+				(unsigned long long)size);
+	} else if(!ig_file_sha256(payload, sha, &size))
 		return refuse(res, "io", "%s: cannot read", shown);
 	if(size < st.size)
 		return refuse(res, "truncated", "%s: truncated: %llu of %llu "

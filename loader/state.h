@@ -111,6 +111,12 @@ struct apply_opts {
 	const char* quarantine;
 	/** the URL the file came from, for the report */
 	const char* origin;
+	/** the payload's SHA-256 and size as the download wrote it (the
+	 * fetch digests the body on the way to the file); NULL: read the
+	 * file to digest it */
+	const uint8_t* sha256;
+	/** its size in bytes (with sha256) */
+	uint64_t size;
 };
 
 /**
