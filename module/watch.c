@@ -11,12 +11,13 @@
  * traversed and the entries whose verdict may have changed are expired,
  * the way `unbound-control flush_zone` does: all of them when the new
  * snapshot does not directly follow the old one or says everything
- * changed; otherwise the names in its changed set (with their subtrees)
- * and every answer that is not a plain positive one (one answer RRset, no
- * authority): those may be policy answers decided through an alias, or
- * alias chains, or negative answers.  A second
- * pass a little later catches answers that were being decided on the old
- * snapshot during the first.
+ * changed; otherwise those that name a changed name (with its subtree):
+ * as their QNAME, as the owner or CNAME target of an answer RRset (alias
+ * chains), or as the name a policy answer matched.  With the changed
+ * names in memory a quick pass over the QNAMEs comes first, so that a
+ * takedown's cached answers go before the full pass reads every entry's
+ * RRsets.  A second expiry a little later catches answers that were being
+ * decided on the old snapshot during the first.
  */
 #include "config.h"
 #include "module/icpguard.h"
@@ -461,21 +462,11 @@ entry_changed(struct flush_arg* fa, struct msgreply_entry* k,
 	return 0;
 }
 
-/** traversal callback: the entry is write-locked by slabhash_traverse */
+/** expire one message (write-locked): its TTLs to fa->expired and
+ * unchecked, so that no worker answers it from the cache again */
 static void
-flush_entry(struct lruhash_entry* e, void* arg)
+expire_entry(struct reply_info* d, struct flush_arg* fa)
 {
-	struct flush_arg* fa = (struct flush_arg*)arg;
-	struct msgreply_entry* k = (struct msgreply_entry*)e->key;
-	struct reply_info* d = (struct reply_info*)e->data;
-	if(d->ttl <= fa->expired) return;
-	if(fa->view || fa->names) {
-		/* an unchecked message reaches a client only through the
-		 * modules (a validator is loaded), where it is decided again:
-		 * the iterator's raw answers and what an earlier swap marked */
-		if(d->security == sec_status_unchecked) return;
-		if(!entry_changed(fa, k, d)) return;
-	}
 	d->ttl = fa->expired;
 	d->prefetch_ttl = fa->expired;
 	d->serve_expired_ttl = fa->expired;
@@ -487,20 +478,62 @@ flush_entry(struct lruhash_entry* e, void* arg)
 	fa->count++;
 }
 
+/** is the (write-locked) message one fa leaves alone whatever it names:
+ * already expired, or, when only changed names are expired, unchecked */
+static int
+entry_skipped(const struct reply_info* d, const struct flush_arg* fa)
+{
+	if(d->ttl <= fa->expired) return 1;
+	/* an unchecked message reaches a client only through the modules (a
+	 * validator is loaded), where it is decided again: the iterator's
+	 * raw answers and what an earlier swap marked */
+	return (fa->view || fa->names) && d->security == sec_status_unchecked;
+}
+
+/** the full pass: every entry, write-locked, decided on its QNAME and
+ * the names of its RRsets (entry_changed) */
+static void
+flush_entry(struct lruhash_entry* e, struct flush_arg* fa)
+{
+	struct msgreply_entry* k = (struct msgreply_entry*)e->key;
+	struct reply_info* d;
+	lock_rw_wrlock(&e->lock);
+	d = (struct reply_info*)e->data;
+	if(!entry_skipped(d, fa) && (!(fa->view || fa->names) ||
+		entry_changed(fa, k, d)))
+		expire_entry(d, fa);
+	lock_rw_unlock(&e->lock);
+}
+
+/** the QNAME pass: an entry whose QNAME is a changed name is expired, the
+ * others are not locked at all (a message's key does not change while it
+ * is in its bin, whose lock the walk holds) */
+static void
+flush_qname(struct lruhash_entry* e, struct flush_arg* fa)
+{
+	struct msgreply_entry* k = (struct msgreply_entry*)e->key;
+	struct reply_info* d;
+	if(!name_changed(fa, k->key.qname)) return;
+	lock_rw_wrlock(&e->lock);
+	d = (struct reply_info*)e->data;
+	if(!entry_skipped(d, fa)) expire_entry(d, fa);
+	lock_rw_unlock(&e->lock);
+}
+
 /**
- * Visit every message-cache entry (write-locked) with flush_entry, one
- * hash bin at a time: the table lock and the bin lock are taken for one
- * bin and let go before the next, so a worker waits for one bin at most,
- * never for a whole slab (slabhash_traverse holds a slab's table lock for
- * all of it: a swap with a large cache stalled the workers).  The locks
- * are taken as lruhash_lookup takes them (table, bin, entry).  The table
- * can grow between two bins: it doubles, an entry of bin j moves to bin j
- * or j + old size, so no entry of a bin not yet visited moves below the
- * next index (some visited ones are visited again: harmless).  Watch
- * thread.
+ * Visit every message-cache entry with visit, one hash bin at a time: the
+ * table lock and the bin lock are taken for one bin and let go before the
+ * next, so a worker waits for one bin at most, never for a whole slab
+ * (slabhash_traverse holds a slab's table lock for all of it: a swap with
+ * a large cache stalled the workers).  The locks are taken as
+ * lruhash_lookup takes them (table, bin, entry).  The table can grow
+ * between two bins: it doubles, an entry of bin j moves to bin j or j +
+ * old size, so no entry of a bin not yet visited moves below the next
+ * index (some visited ones are visited again: harmless).  Watch thread.
  */
 static void
-msg_cache_walk(struct slabhash* sh, struct flush_arg* fa)
+msg_cache_walk(struct slabhash* sh, struct flush_arg* fa,
+	void (*visit)(struct lruhash_entry*, struct flush_arg*))
 {
 	size_t s;
 	for(s = 0; s < sh->size; s++) {
@@ -515,11 +548,8 @@ msg_cache_walk(struct slabhash* sh, struct flush_arg* fa)
 			}
 			lock_quick_lock(&t->array[i].lock);
 			for(e = t->array[i].overflow_list; e;
-				e = e->overflow_next) {
-				lock_rw_wrlock(&e->lock);
-				flush_entry(e, fa);
-				lock_rw_unlock(&e->lock);
-			}
+				e = e->overflow_next)
+				visit(e, fa);
 			lock_quick_unlock(&t->array[i].lock);
 			lock_quick_unlock(&t->lock);
 		}
@@ -572,7 +602,14 @@ flush_sources(struct icpguard_env* ie, const struct changed_src* src,
 		fa.view = src[0].view;
 	else if(nsrc > 0 && fa.set)
 		fa.view = src[0].view;
-	msg_cache_walk(ie->env->msg_cache, &fa);
+	/* with changed names in memory, a quick pass first expires the
+	 * messages asked for a changed name (a takedown's cached answers:
+	 * a few name hashes per entry, no entry lock); the full pass then
+	 * decides the rest on their RRsets too.  The first pass only moves
+	 * some of the full pass's decisions earlier. */
+	if(fa.set || fa.names)
+		msg_cache_walk(ie->env->msg_cache, &fa, flush_qname);
+	msg_cache_walk(ie->env->msg_cache, &fa, flush_entry);
 	changed_set_free(fa.set);
 	atomic_fetch_add(&ie->stats.expired, fa.count);
 	return fa.count;
