@@ -130,6 +130,9 @@ struct icpguard_env {
 	struct ig_audit audit;
 	/** per-order hit counts */
 	struct icpguard_hits hits;
+	/** ms the last expiry's QNAME pass took, -1 when it had none (watch
+	 * thread only: for its log lines) */
+	long long qname_pass_ms;
 };
 
 /** a remembered EDE for a policy SOA (per thread) */

@@ -556,6 +556,7 @@ msg_cache_walk(struct slabhash* sh, struct flush_arg* fa,
 	}
 }
 
+static int64_t mono_ms(void);
 static unsigned long flush_sources(struct icpguard_env* ie,
 	const struct changed_src* src, int nsrc,
 	uint8_t (*names)[IG_NAME_MAX], int nnames);
@@ -607,8 +608,12 @@ flush_sources(struct icpguard_env* ie, const struct changed_src* src,
 	 * a few name hashes per entry, no entry lock); the full pass then
 	 * decides the rest on their RRsets too.  The first pass only moves
 	 * some of the full pass's decisions earlier. */
-	if(fa.set || fa.names)
+	ie->qname_pass_ms = -1;
+	if(fa.set || fa.names) {
+		int64_t t0 = mono_ms();
 		msg_cache_walk(ie->env->msg_cache, &fa, flush_qname);
+		ie->qname_pass_ms = (long long)(mono_ms() - t0);
+	}
 	msg_cache_walk(ie->env->msg_cache, &fa, flush_entry);
 	changed_set_free(fa.set);
 	atomic_fetch_add(&ie->stats.expired, fa.count);
@@ -962,9 +967,10 @@ try_swap(struct icpguard_env* ie, int i, const struct ig_file_id* id,
 	/* answers being decided on the old snapshot meanwhile are retired
 	 * when their query ends (module/icpguard.c, clear): no second pass */
 	verbose(VERB_OPS, "icpguard: expired %lu cached messages after the "
-		"swap (%s) in %lld ms", n, full ? "all: the serial jumped or "
-		"the snapshot says everything changed" : "changed names",
-		(long long)(mono_ms() - t0));
+		"swap (%s) in %lld ms (QNAME pass %lld ms)", n, full ? "all: "
+		"the serial jumped or the snapshot says everything changed" :
+		"changed names", (long long)(mono_ms() - t0),
+		ie->qname_pass_ms);
 	return 0;
 }
 
