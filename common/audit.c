@@ -257,6 +257,17 @@ log_stop(struct ig_audit* a, struct audit_sink* k)
 		atomic_load(&a->dropped) + discarded, discarded);
 }
 
+/** the stop's final counts: what the I/O thread threw away moves from
+ * sent to dropped, so ig_audit_sent and ig_audit_dropped (which no longer
+ * see the sink) give the stop line's numbers afterwards */
+static void
+fold_discarded(struct ig_audit* a, struct audit_sink* k)
+{
+	unsigned long discarded = atomic_load(&k->discarded);
+	atomic_fetch_sub(&a->sent, discarded);
+	atomic_fetch_add(&a->dropped, discarded);
+}
+
 void
 ig_audit_stop(struct ig_audit* a)
 {
@@ -277,6 +288,7 @@ ig_audit_stop(struct ig_audit* a)
 		ig_collector_shutdown(&a->sink->col);
 		fstrm_iothr_destroy(&a->iothr);
 		log_stop(a, a->sink);
+		fold_discarded(a, a->sink);
 		sink_destroy(a->sink);
 	} else {
 		d->iothr = a->iothr;
@@ -302,6 +314,7 @@ ig_audit_stop(struct ig_audit* a)
 		 * closes (an I/O thread left behind logs nothing more), and
 		 * only then may the destroying thread free the sink */
 		log_stop(a, d->sink);
+		fold_discarded(a, d->sink);
 		ig_host_log_close(&d->sink->log);
 		if(atomic_fetch_add(&d->done, 1) == 1) destroy_free(d);
 	}

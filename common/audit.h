@@ -213,8 +213,9 @@ int ig_audit_start(struct ig_audit* a, const struct ig_audit_cfg* cfg);
  * Stop the writer: the encoder drains the ring, libfstrm's I/O thread
  * gets 1 s to hand the collector what is queued, then the connection is
  * shut down; logs "dnstap audit: N records sent, M dropped".  After it
- * returns nothing calls the host's logger any more.  No worker may call
- * ig_audit_record any more.
+ * returns nothing calls the host's logger any more, and ig_audit_sent
+ * and ig_audit_dropped give the stop line's final numbers.  No worker may
+ * call ig_audit_record any more.
  */
 void ig_audit_stop(struct ig_audit* a);
 

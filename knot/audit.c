@@ -72,12 +72,18 @@ ig_knot_audit_start(const struct ig_knot_audit_cfg* cfg, unsigned nthreads,
 }
 
 void
-ig_knot_audit_stop(struct ig_knot_audit* ka)
+ig_knot_audit_stop(struct ig_knot_audit* ka, unsigned long* sent,
+	unsigned long* dropped)
 {
-	if(!ka) return;
-	ig_audit_stop(&ka->w);
-	free(ka->pending);
-	free(ka);
+	unsigned long s = 0, d = 0;
+	if(ka) {
+		ig_audit_stop(&ka->w);
+		ig_knot_audit_counts(ka, &s, &d);
+		free(ka->pending);
+		free(ka);
+	}
+	if(sent) *sent = s;
+	if(dropped) *dropped = d;
 }
 
 void

@@ -55,8 +55,10 @@ int ig_knot_audit_start(const struct ig_knot_audit_cfg* cfg,
 	struct ig_knot_audit** out);
 
 /** Stop the writer and free it (NULL: nothing).  No worker may use it
- * any more. */
-void ig_knot_audit_stop(struct ig_knot_audit* ka);
+ * any more.  sent, dropped (each may be NULL): the final counts, those of
+ * the stop line (0 for NULL). */
+void ig_knot_audit_stop(struct ig_knot_audit* ka, unsigned long* sent,
+	unsigned long* dropped);
 
 /** Records sent and dropped so far (0 for NULL).  Any thread. */
 void ig_knot_audit_counts(struct ig_knot_audit* ka, unsigned long* sent,

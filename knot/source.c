@@ -110,14 +110,20 @@ static const int slot_order[SLOT_COUNT] = { SLOT_ORDERS, SLOT_MAIN,
 
 /** log through an attached instance (or syslog when there is none);
  * takes the source lock.  Also the audit writer's logger
- * (common/host_log.h), arg the source */
+ * (common/host_log.h), arg the source.
+ * knotd_mod_vlog prints the instance's zone name, and knotd frees a
+ * zone's name before it unloads the zone's modules (zone_free, Knot 3.2
+ * to 3.5): so an instance leaves the list first thing in its unload, and
+ * the newest instance logs (at a reload the old ones are unloaded after
+ * the new ones are loaded).  At the last unload none is left: the stop's
+ * lines go to syslog, and the final counts to the stats file. */
 static void
 src_vlog(void* arg, int prio, const char* fmt, va_list ap)
 {
 	struct ig_knot_source* src = (struct ig_knot_source*)arg;
 	pthread_mutex_lock(&src->lock);
 	if(src->nmods > 0)
-		knotd_mod_vlog(src->mods[0], prio, fmt, ap);
+		knotd_mod_vlog(src->mods[src->nmods - 1], prio, fmt, ap);
 	else vsyslog(prio, fmt, ap);
 	pthread_mutex_unlock(&src->lock);
 }
@@ -227,25 +233,26 @@ mono_ms(void)
 	return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-/** the counters in Prometheus text (common/stats_text.h), at most once a
- * second.  Watch thread, without the lock held. */
+/** write the counters in Prometheus text (common/stats_text.h), the
+ * audit's as given.  Watch thread, or the last unload after it ended;
+ * without the lock held. */
 static void
-stats_dump(struct ig_knot_source* src)
+stats_write(struct ig_knot_source* src, unsigned long audit_sent,
+	unsigned long audit_dropped)
 {
 	struct ig_stats_common c;
 	char tmp[1200];
 	FILE* out;
-	long long now = mono_ms();
 	int r, i;
-	if(!src->stats_file[0] || now - src->stats_at < 1000) return;
-	src->stats_at = now;
-	if(!(out = ig_stats_begin(src->stats_file, tmp, sizeof(tmp))))
+	if(!src->stats_file[0] ||
+		!(out = ig_stats_begin(src->stats_file, tmp, sizeof(tmp))))
 		return;
 	for(r = 0; r < IG_REASON_COUNT; r++)
 		c.verdicts[r] = atomic_load(&src->verdicts[r]);
 	c.swaps = atomic_load(&src->swaps);
 	c.refused = atomic_load(&src->refused);
-	ig_knot_audit_counts(src->audit, &c.audit_sent, &c.audit_dropped);
+	c.audit_sent = audit_sent;
+	c.audit_dropped = audit_dropped;
 	pthread_mutex_lock(&src->lock);
 	c.slot[0] = src->slot[SLOT_MAIN].snap ?
 		ig_snapshot_info(src->slot[SLOT_MAIN].snap) : NULL;
@@ -255,6 +262,18 @@ stats_dump(struct ig_knot_source* src)
 	pthread_mutex_unlock(&src->lock);
 	i = ig_stats_end(out, tmp, src->stats_file);
 	(void)i;
+}
+
+/** stats_write at most once a second.  Watch thread. */
+static void
+stats_dump(struct ig_knot_source* src)
+{
+	unsigned long sent, dropped;
+	long long now = mono_ms();
+	if(!src->stats_file[0] || now - src->stats_at < 1000) return;
+	src->stats_at = now;
+	ig_knot_audit_counts(src->audit, &sent, &dropped);
+	stats_write(src, sent, dropped);
 }
 
 /** the watch thread */
@@ -396,7 +415,7 @@ source_open(const struct ig_knot_source_cfg* cfg, knotd_mod_t* mod)
 	if((rc = pthread_create(&src->watcher, NULL, watch_main, src)) != 0) {
 		src_log(src, LOG_ERR, "icpguard: cannot start the watch "
 			"thread: %s", strerror(rc));
-		ig_knot_audit_stop(src->audit);
+		ig_knot_audit_stop(src->audit, NULL, NULL);
 		source_free(src);
 		return NULL;
 	}
@@ -426,29 +445,11 @@ void
 ig_knot_source_detach(struct ig_knot_source* src, knotd_mod_t* mod)
 {
 	struct ig_knot_source** p;
+	unsigned long sent, dropped;
 	size_t i;
 	int last;
 	if(!src) return;
-	pthread_mutex_lock(&sources_lock);
-	last = (--src->refs == 0);
-	if(last)
-		for(p = &sources; *p; p = &(*p)->next)
-			if(*p == src) {
-				*p = src->next;
-				break;
-			}
-	pthread_mutex_unlock(&sources_lock);
-	if(last) {
-		/* stopped while mod is still attached: their last lines
-		 * (the audit's counts) go to knotd's log */
-		pthread_mutex_lock(&src->lock);
-		src->stopping = 1;
-		pthread_cond_signal(&src->wake);
-		pthread_mutex_unlock(&src->lock);
-		pthread_join(src->watcher, NULL);
-		ig_knot_audit_stop(src->audit);
-		src->audit = NULL;
-	}
+	/* first: mod's zone name is already freed (src_vlog) */
 	pthread_mutex_lock(&src->lock);
 	for(i = 0; i < src->nmods; i++)
 		if(src->mods[i] == mod) {
@@ -458,7 +459,28 @@ ig_knot_source_detach(struct ig_knot_source* src, knotd_mod_t* mod)
 			break;
 		}
 	pthread_mutex_unlock(&src->lock);
-	if(last) source_free(src);
+	pthread_mutex_lock(&sources_lock);
+	last = (--src->refs == 0);
+	if(last)
+		for(p = &sources; *p; p = &(*p)->next)
+			if(*p == src) {
+				*p = src->next;
+				break;
+			}
+	pthread_mutex_unlock(&sources_lock);
+	if(!last) return;
+	pthread_mutex_lock(&src->lock);
+	src->stopping = 1;
+	pthread_cond_signal(&src->wake);
+	pthread_mutex_unlock(&src->lock);
+	pthread_join(src->watcher, NULL);
+	/* what was queued reaches the collector (or is counted dropped);
+	 * the final counts go to the stats file, whatever became of the
+	 * stop line (src_vlog) */
+	ig_knot_audit_stop(src->audit, &sent, &dropped);
+	src->audit = NULL;
+	stats_write(src, sent, dropped);
+	source_free(src);
 }
 
 /** begin views on the snapshots in force (with their references taken

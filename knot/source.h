@@ -109,10 +109,13 @@ struct ig_knot_source* ig_knot_source_attach(
 	const struct ig_knot_source_cfg* cfg, knotd_mod_t* mod);
 
 /**
- * Let go of a source (mod must not log through it any more); the last
- * detach stops the watch thread, ends every thread's views and drops the
- * snapshots, after stopping the audit writer (whose last lines go through
- * mod).  Called by knotd's unloading thread, when no worker uses mod.
+ * Let go of a source; mod is off the list of instances that log at once
+ * (knotd has freed its zone's name by then).  The last detach stops the
+ * watch thread, stops the audit writer (its queued records reach the
+ * collector; its stop line goes to syslog, no instance being left to log
+ * through), writes the final counts to the stats file, ends every
+ * thread's views and drops the snapshots.  Called by knotd's unloading
+ * thread, when no worker uses mod.
  */
 void ig_knot_source_detach(struct ig_knot_source* src, knotd_mod_t* mod);
 

@@ -188,11 +188,12 @@ ig_build_policy "$W/orders-src" "$W/orders.mdb" || ig_bail "order snapshot rebui
 until_rcode www.filed.cn A NOERROR
 ig_result $? "an order snapshot without the order lifts it ($IG_WAITED ms)"
 
-# --- knotc reload keeps it working
+# --- knotc reload keeps it working (knotc returns when knotd has
+# reloaded: the new configuration's instances are loaded, the old ones
+# unloaded; nothing to wait for)
 mv "$W/good.mdb" "$W/snapshot.mdb"
 kctl reload >"$W/reload.out" 2>&1
 ig_result $? "knotc reload" || ig_diag "$(cat "$W/reload.out")"
-sleep 0.5
 kill -0 "$KNOTD_PID" 2>/dev/null
 ig_result $? "knotd still runs after the reload"
 blocked www.bad.cn A bad.cn 15 'blacklist'
@@ -202,13 +203,12 @@ allowed www.filed.cn A '^127\.0\.10\.1$'
 write_conf monitor
 kctl reload >"$W/reload.out" 2>&1
 ig_result $? "knotc reload into monitor mode" || ig_diag "$(cat "$W/reload.out")"
-sleep 0.5
 allowed www.bad.cn A '^127\.0\.20\.9$'
 grep -q "monitor: would block blacklist www.bad.cn" "$W/knotd.log"
 ig_result $? "monitor mode logs the block it did not make" || ig_diag "$(grep icpguard "$W/knotd.log" | tail -3)"
 write_conf enforce
-kctl reload >/dev/null 2>&1
-sleep 0.5
+kctl reload >"$W/reload.out" 2>&1
+ig_result $? "knotc reload back into enforce mode" || ig_diag "$(cat "$W/reload.out")"
 blocked www.bad.cn A bad.cn 15 'blacklist'
 
 # --- counters
@@ -245,18 +245,29 @@ kctl stop >/dev/null 2>&1
 ig_wait_exit "$KNOTD_PID" 50
 ig_result $? "knotd stops cleanly (knotc stop)"
 ig_untrack "$KNOTD_PID"
+# knotd frees a zone's name before it unloads the zone's modules: a line
+# logged through an unloading instance shows a freed name ("[.]" when its
+# first byte is 0, or nothing when it is garbage); none may be
+! grep -q "^[^ ]* [a-z]*: \[\.\] module 'mod-icpguard" "$W/knotd.log"
+ig_result $? "no module line under a freed zone name (at reloads or the stop)" ||
+	ig_diag "$(grep "\[\.\] module 'mod-icpguard" "$W/knotd.log" | head -2)"
 
 # --- dnstap audit records (the writer flushed at knotd's stop)
 if [ $AUDIT = 1 ]; then
 	ig_capture_stop
-	_l=$(grep 'dnstap audit: [0-9]* records sent, [0-9]* dropped' "$W/knotd.log" | tail -1)
-	case "$_l" in
-	*"dnstap audit: "[1-9]*" records sent, 0 dropped"*) ig_result 0 "the module logs its records sent, none dropped, at stop" ;;
-	*) ig_result 1 "the module logs its records sent, none dropped, at stop"; ig_diag "log: ${_l:-no stop line}" ;;
-	esac
 	ig_audit_json "$W/audit.fstrm"
 	[ "$IG_AUDIT_RC" = 0 ] && [ -s "$IG_WORK/audit.out" ]
 	ig_result $? "icpguard audit reads the Knot module's records" || ig_diag "exit $IG_AUDIT_RC: $(head -c 600 "$IG_WORK/audit.err")"
+	# the last unload writes the final counts to the stats file after the
+	# writer stopped (its stop line goes to syslog: knotd has freed the
+	# zone's name the instance would log under, docs/knot.md): every
+	# record sent is in the capture, none dropped
+	_n=$(wc -l <"$IG_WORK/audit.out")
+	_s=$(awk '$1 == "icpguard_audit_sent_total" { print $2 }' "$W/icpguard.prom")
+	_d=$(awk '$1 == "icpguard_audit_dropped_total" { print $2 }' "$W/icpguard.prom")
+	[ "${_s:-x}" = "$_n" ] && [ "${_d:-x}" = 0 ]
+	ig_result $? "at stop the stats file counts the records sent, all of them in the capture ($_n), none dropped" ||
+		ig_diag "sent ${_s:-none}, dropped ${_d:-none}, records read $_n"
 	R=$(ig_audit_record_of www.ordered.cn.)
 	ig_check_field "$R" reason '"order"' "record of www.ordered.cn: reason order"
 	ig_check_field "$R" id '"ord-it-1"' "record of www.ordered.cn: order id ord-it-1"
