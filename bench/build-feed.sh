@@ -58,7 +58,7 @@ w=$(mktemp -d "${TMPDIR:-/tmp}/icpguard-build-feed.XXXXXX") || exit 1
 [ -n "$keep" ] || trap 'rm -rf "$w"' EXIT
 trap 'exit 1' INT TERM
 # a copy: a concurrent make cannot swap the binary mid-run
-cp "$ig" "$w/icpguard" && ig=$w/icpguard
+cp "$ig" "$ig-tool" "$w/" && ig=$w/icpguard
 log() { echo "build-feed: $*" >&2; }
 
 # ---------------------------------------------------------------- data

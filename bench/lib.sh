@@ -74,7 +74,7 @@ bench_init() {
 	trap 'exit 130' INT
 	trap 'exit 143' TERM
 	mkdir "$w/bin"
-	cp "$ub" "$uc" "$so" "$ig" "$w/bin/"
+	cp "$ub" "$uc" "$so" "$ig" "$ig-tool" "$w/bin/"
 	ub=$w/bin/unbound uc=$w/bin/unbound-control
 	so=$w/bin/icpguard.so ig=$w/bin/icpguard
 }

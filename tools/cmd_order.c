@@ -13,6 +13,7 @@
 #include "tools/icpguard.h"
 #include "tools/audit.h"
 #include "tools/http_client.h"
+#include "tools/submit.h"
 #include "loader/order.h"
 #include "lib/timefmt.h"
 #include <getopt.h>
@@ -21,8 +22,6 @@
 #include <string.h>
 #include <time.h>
 
-/** default loader address */
-#define LOADER_URL_DEFAULT "http://127.0.0.1:8053"
 /** default module order-stats file */
 #define ORDER_STATS_DEFAULT "/var/lib/icpguard/order-stats.jsonl"
 
@@ -47,7 +46,7 @@ order_usage(FILE* out)
 "\"targets\": [\"bad.example.cn\", {\"name\": \"x.cn\", \"subtree\": false}],\n"
 "\"effective\": \"2022-03-01T08:00\", \"expiry\": null}.\n"
 "exit: 0 accepted/found, 1 refused or not found, 2 usage or I/O error\n",
-		LOADER_URL_DEFAULT, ORDER_STATS_DEFAULT);
+		IG_LOADER_URL_DEFAULT, ORDER_STATS_DEFAULT);
 }
 
 /** sign an order object with the key file; NULL on failure (printed) */
@@ -69,44 +68,6 @@ sign_order(json_t* order, const char* keypath)
 	EVP_PKEY_free(key);
 	if(!env) fprintf(stderr, "order: %s\n", err);
 	return env;
-}
-
-/** POST an envelope; prints the answer; exit code */
-static int
-post(const char* loader, json_t* env)
-{
-	char url[1100], err[512], *body = json_dumps(env, JSON_COMPACT), *resp;
-	int status, rc;
-	snprintf(url, sizeof(url), "%s/orders", loader);
-	rc = ig_http_request("POST", url, body, 10, &status, &resp, err,
-		sizeof(err));
-	free(body);
-	if(!rc) {
-		fprintf(stderr, "order: %s\n", err);
-		return 2;
-	}
-	printf("%s", resp);
-	if(status == 503) {
-		json_t* j = json_loads(resp, 0, NULL);
-		if(json_is_true(json_object_get(j, "journaled")))
-			fprintf(stderr, "order: journaled by the loader but NOT "
-				"in force (HTTP 503): %s\n", json_string_value(
-				json_object_get(j, "reason")) ?
-				json_string_value(json_object_get(j, "reason")) :
-				"order snapshot not published");
-		else fprintf(stderr, "order: refused by the loader (HTTP "
-				"%d)\n", status);
-		json_decref(j);
-		free(resp);
-		return 1;
-	}
-	free(resp);
-	if(status != 200) {
-		fprintf(stderr, "order: refused by the loader (HTTP %d)\n",
-			status);
-		return 1;
-	}
-	return 0;
 }
 
 /** one resolver's counts for an order */
@@ -235,7 +196,7 @@ ig_cmd_order(int argc, char** argv)
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char* loader = LOADER_URL_DEFAULT, *key = NULL, *at = NULL;
+	const char* loader = IG_LOADER_URL_DEFAULT, *key = NULL, *at = NULL;
 	char* stats[16];
 	int nstats = 0, as_csv = 0, c, status, rc = 0;
 	const char* cmd;
@@ -289,7 +250,7 @@ ig_cmd_order(int argc, char** argv)
 				JSON_SORT_KEYS);
 			printf("%s\n", t);
 			free(t);
-		} else rc = post(loader, env);
+		} else rc = ig_order_submit(loader, env);
 		json_decref(env);
 		return rc;
 	}
@@ -310,7 +271,7 @@ ig_cmd_order(int argc, char** argv)
 		env = sign_order(o, key);
 		json_decref(o);
 		if(!env) return 2;
-		rc = post(loader, env);
+		rc = ig_order_submit(loader, env);
 		json_decref(env);
 		return rc;
 	}

@@ -87,12 +87,17 @@ t_init() {
 	# private copies: a rebuild of the tree during the test (a shared
 	# work tree) must not pull the binaries from under it; a libtool
 	# wrapper script cannot be copied, so then the originals are used
+	# (the icpguard front runs the full tool next to it: both copied)
 	for _b in ICPGUARD LOADER; do
 		eval "_p=\$$_b"
 		if head -c 4 "$_p" | grep -q ELF && cp "$_p" "$W/bin/"; then
 			eval "$_b=\$W/bin/\$(basename \"\$_p\")"
 		fi
 	done
+	if [ -f "$W/bin/icpguard" ]; then
+		cp "$top_builddir/tools/icpguard-tool" "$W/bin/" ||
+			{ echo "Bail out! no $top_builddir/tools/icpguard-tool"; exit 1; }
+	fi
 	trap 't_cleanup' EXIT
 	trap 't_cleanup; exit 1' INT TERM
 }

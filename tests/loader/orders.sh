@@ -124,6 +124,27 @@ t_eq "a lift: journaled" "$(jlines)" $((J1 + 1))
 t_eq "a second lift: 200" "$?" 0
 t_eq "... not journaled" "$(jlines)" $((J1 + 1))
 
+# ------------------------------------------------------------ the front
+# `icpguard` is a small front (tools/front.c): it posts an envelope itself,
+# without the full tool (icpguard-tool: libcrypto and ten more libraries),
+# and runs the full tool for anything else.  A copy of the front alone in
+# a directory shows both: the envelope goes through, an order to sign
+# needs the full tool, which the front names.
+mkdir "$W/front"
+cp "$ICPGUARD" "$W/front/icpguard"
+mkorder ord-front 涉嫌诈骗 '["bad8.example.cn"]'
+"$ICPGUARD" order sign "$W/ord-front.json" --key "$W/miit.key" >"$W/ord-front.env"
+"$W/front/icpguard" order add "$W/ord-front.env" --loader="$LURL" >"$W/front.out" 2>"$W/front.err"
+t_eq "the front alone submits an envelope: accepted" "$?" 0
+t_check "... in force" in_force front
+"$W/front/icpguard" order add "$W/ord-front.json" --loader "$LURL" >/dev/null 2>"$W/front-sign.err"
+t_eq "an order to sign, without the full tool: exit 2" "$?" 2
+t_check "... the front names the full tool it could not run" \
+	grep -q "cannot run .*/icpguard-tool" "$W/front-sign.err"
+"$ICPGUARD" order add "$W/ord-front.json" --loader "$LURL" >/dev/null 2>"$W/front-nokey.err"
+t_eq "with the full tool: an order to sign without --key is refused (exit 2)" "$?" 2
+t_check "... with the full tool's message" grep -q -- "--key PRIV is needed to sign" "$W/front-nokey.err"
+
 # ------------------------------------------------------------ not in force
 # the order snapshot's directory gone (a broken or full disk): the order is
 # journaled but its snapshot cannot be published: HTTP 503 not_in_force,
@@ -145,7 +166,7 @@ mkorder ord-after-503 涉嫌诈骗 '["bad7.example.cn"]'
 add ord-after-503
 t_eq "the directory back: the next order is accepted" "$?" 0
 t_check "... in force" in_force ord-after-503
-t_eq "... published with the pending one (5 orders)" "$(ocount)" 5
+t_eq "... published with the pending one (6 orders)" "$(ocount)" 6
 t_check "... nothing pending" sh -c "curl -s $LURL/status | grep -q '\"orders_pending\": 0'"
 
 # ------------------------------------------------------------ a bad journal entry
@@ -167,11 +188,11 @@ t_check "... a log line quarantines it" grep -q 'journal entry quarantined.*reas
 t_check "... copied to quarantine/orders.jsonl" grep -q ord-old-big "$W/state/quarantine/orders.jsonl"
 t_check "... /status counts it" sh -c "curl -s $LURL/status | grep -q '\"orders_quarantined\": 1'"
 t_eq "... the other orders stay in force" "$(curl -s "$LURL/orders" | grep -o '"id":"ord-[a-z0-9-]*"' | sort | tr '\n' ' ')" \
-	'"id":"ord-503" "id":"ord-after-503" "id":"ord-max" "id":"ord-ok-1" "id":"ord-ok-2" '
+	'"id":"ord-503" "id":"ord-after-503" "id":"ord-front" "id":"ord-max" "id":"ord-ok-1" "id":"ord-ok-2" '
 mkorder ord-ok-3 涉嫌诈骗 '["bad5.example.cn"]'
 add ord-ok-3
 t_eq "a new order after the restart: accepted" "$?" 0
 t_check "... in force" in_force ord-ok-3
-t_eq "... published with the others" "$(ocount)" 6
+t_eq "... published with the others" "$(ocount)" 7
 
 t_done

@@ -127,8 +127,8 @@ for p in $PKGS unbound; do
 	case "$p" in unbound) want=$UBV ;; *) want=$V1 ;; esac
 	ig_result $([ "$v" = "install ok installed $want" ]; echo $?) "$p $want installed ($v)"
 done
-for f in /usr/bin/icpguard /usr/sbin/icpguard-loader /usr/lib/icpguard/icpguard.so \
-	/etc/icpguard/icpguard.conf /etc/icpguard/icpguard-loader.conf \
+for f in /usr/bin/icpguard /usr/libexec/icpguard/icpguard-tool /usr/sbin/icpguard-loader \
+	/usr/lib/icpguard/icpguard.so /etc/icpguard/icpguard.conf /etc/icpguard/icpguard-loader.conf \
 	/lib/systemd/system/icpguard-loader.service; do
 	ig_result $([ -f "$f" ]; echo $?) "installed: $f"
 done
@@ -405,7 +405,7 @@ if [ "${IG_PKG_KEEP:-0}" != 1 ]; then
 		dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'installed\|config-files' && left="$left $p"
 	done
 	for f in /etc/icpguard /var/lib/icpguard /usr/lib/icpguard /usr/bin/icpguard \
-		/usr/sbin/icpguard-loader /run/icpguard /lib/systemd/system/icpguard-loader.service; do
+		/usr/libexec/icpguard /usr/sbin/icpguard-loader /run/icpguard /lib/systemd/system/icpguard-loader.service; do
 		[ -e "$f" ] && left="$left $f"
 	done
 	getent passwd icpguard >/dev/null && left="$left user:icpguard"
