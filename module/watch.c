@@ -877,6 +877,20 @@ delta_swap(struct icpguard_env* ie, const struct ig_file_id* id,
 
 /** try the file at a slot's path; swap it in when good
  * @return 0, or 1 when a delta snapshot was held back (delta_swap) */
+/** ms from the last write of the file id (its publisher's, before the
+ * rename) to now, the propagation delay the swap log line gives (Unbound
+ * logs whole seconds); -1 when the clock says the file is from the
+ * future */
+static long long
+file_age_ms(const struct ig_file_id* id)
+{
+	struct timespec now;
+	long long ns;
+	clock_gettime(CLOCK_REALTIME, &now);
+	ns = (long long)now.tv_sec * 1000000000LL + now.tv_nsec - id->mtime_ns;
+	return ns < 0 ? -1 : ns / 1000000;
+}
+
 static int
 try_swap(struct icpguard_env* ie, int i, const struct ig_file_id* id,
 	struct ig_file_id* refused, struct retired* ret)
@@ -934,9 +948,10 @@ try_swap(struct icpguard_env* ie, int i, const struct ig_file_id* id,
 	same = old && ig_snapshot_info(s)->serial ==
 		ig_snapshot_info(old)->serial && strcmp(
 		ig_snapshot_info(s)->hash, ig_snapshot_info(old)->hash) == 0;
-	log_info("icpguard: %s %s in force (was %s)", slot_name[i],
-		ig_snapshot_info(s)->ident,
-		old ? ig_snapshot_info(old)->ident : "none");
+	log_info("icpguard: %s %s in force (was %s; %lld ms after the file "
+		"was written)", slot_name[i], ig_snapshot_info(s)->ident,
+		old ? ig_snapshot_info(old)->ident : "none",
+		file_age_ms(id));
 	index_note(s);
 	retire(ret, old);
 	if(same) {
