@@ -219,7 +219,13 @@ done
 ig_check $? "after the restart (order snapshot deleted too): all 5 acknowledged orders in force ($_ok/5)"
 
 # ---------------------------------------------------------------- proof
-sleep 1.2
+# the module writes its order-stats file once a second: wait (bounded, 5 s)
+# for the line of ord-load-3 with hits rather than for a second to pass
+i=0
+until grep -q '"order":"ord-load-3".*"hits":[1-9]' "$STATS" 2>/dev/null || [ $i -ge 50 ]; do
+	ig_sleep_ms 100
+	i=$((i + 1))
+done
 "$IG_ICPGUARD" order show ord-load-3 --loader "$LURL" --stats "$STATS" >"$IG_WORK/show.out" 2>&1
 ig_check $? "order show ord-load-3" "$(cat "$IG_WORK/show.out")"
 grep -q '"received": "20' "$IG_WORK/show.out" && grep -q '"published_serial": [1-9]' "$IG_WORK/show.out"

@@ -208,7 +208,13 @@ check_answer_contains A '^127\.0\.10\.2$' "monitor: www.unfiled-dom.cn -> A 127.
 check_no_policy_ede "monitor: no policy EDE"
 ig_dig www.ordered.cn A
 check_rcode NOERROR "monitor: www.ordered.cn answers normally"
-sleep 0.2
+# the worker logs the verdict before it answers; waited for (bounded, 2 s)
+# all the same, in case the log file is written after the answer
+i=0
+until ig_log_since "$_mark" | grep -q 'www\.unfiled-dom\.cn' || [ $i -ge 20 ]; do
+	ig_sleep_ms 100
+	i=$((i + 1))
+done
 ig_log_since "$_mark" | grep -q 'www\.unfiled-dom\.cn'
 ig_check $? "monitor: the verdict on www.unfiled-dom.cn is logged" \
 	"no log line names www.unfiled-dom.cn: $(ig_log_since "$_mark" | tail -5)"

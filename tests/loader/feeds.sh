@@ -179,21 +179,22 @@ status_get /metrics >"$W/metrics.txt"
 t_check "metrics: rejected records by reason" grep -q \
 	'icpguard_loader_records_rejected_total{feed="filings",reason="bad_number"} 1' "$W/metrics.txt"
 : >"$W/nginx/access.log"
-sleep 2.5
 t_check "daemon: unchanged feeds are polled with conditional GET (304)" \
-	grep -q '"GET /filings/latest.json HTTP/1.1" 304' "$W/nginx/access.log"
+	wait_for 10 grep -q '"GET /filings/latest.json HTTP/1.1" 304' "$W/nginx/access.log"
 
 # the server goes down: retries back off, the snapshot stays
 kept=$(snap_serial)
 www_stop
-sleep 5
-status_get /status >"$W/status.json"
-t_check "server down: status says unreachable, backoff grows" python3 -c "
+# waited for (bounded, 20 s): two failures and a grown backoff in /status
+down_backoff() {
+	status_get /status >"$W/status.json" && python3 -c "
 import json
 f=json.load(open('$W/status.json'))['feeds']['filings']
 assert f['result']=='unreachable', f
 assert f['backoff']>=2 and f['failures']>=2, f
-"
+" 2>/dev/null
+}
+t_check "server down: status says unreachable, backoff grows" wait_for 20 down_backoff
 t_eq "server down: the snapshot in force stays readable" "$(snap_serial)" "$kept"
 www_start
 t_check "server back: the feed is up again within 8 s" wait_for 8 sh -c \
