@@ -33,6 +33,7 @@
 #include <errno.h>
 #include <libgen.h>
 #include <poll.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/inotify.h>
@@ -227,7 +228,16 @@ struct changed_set {
 	uint64_t* slot;
 	/** size - 1 (a power of two minus one) */
 	size_t mask;
+	/** the depths (label counts) of its names: bit d-1 for depth d up
+	 * to 64 (a deeper name is probed at every depth past 64), and the
+	 * deepest: a cached name is hashed no deeper and probed only where
+	 * a changed name may be */
+	uint64_t depths;
+	int maxdepth;
 };
+
+/** FNV-1a's 64-bit prime */
+#define FNV_PRIME 0x100000001b3ULL
 
 /** FNV-1a, 64 bits, continued from h over n bytes */
 static uint64_t
@@ -236,7 +246,7 @@ fnv_more(uint64_t h, const uint8_t* p, size_t n)
 	size_t i;
 	for(i = 0; i < n; i++) {
 		h ^= p[i];
-		h *= 0x100000001b3ULL;
+		h *= FNV_PRIME;
 	}
 	return h;
 }
@@ -259,6 +269,56 @@ changed_set_find(const struct changed_set* cs, uint64_t h)
 	while(cs->slot[i]) {
 		if((cs->slot[i] & ~(uint64_t)1) == want) return cs->slot[i];
 		i = (i + 1) & cs->mask;
+	}
+	return 0;
+}
+
+/** the labels of a name key (lib/name.h: length-prefixed labels, the
+ * top level first); -1 when malformed */
+static int
+key_depth(const uint8_t* key, size_t len)
+{
+	size_t p = 0;
+	int n = 0;
+	while(p < len) {
+		p += 1 + (size_t)key[p];
+		n++;
+	}
+	return p == len ? n : -1;
+}
+
+/**
+ * Is the name (wire, uncompressed) or an ancestor with the subtree flag
+ * in the set.  The hash of a name key's prefix is built label by label
+ * from the top level down, as changed_set_fill hashed the keys (lower
+ * case, lib/name.h), with no key buffer, no deeper than the set's
+ * deepest name, and probed only at the depths its names have: for a
+ * takedown of a few names, a cached name costs a label or two.
+ */
+static int
+changed_set_match(const struct changed_set* cs, const uint8_t* wire)
+{
+	size_t starts[IG_LABELS_MAX], n = 0;
+	uint64_t h = FNV_START;
+	int nl = 0, d;
+	while(wire[n] && nl < IG_LABELS_MAX) {
+		starts[nl++] = n;
+		n += 1 + (size_t)wire[n];
+	}
+	for(d = 1; d <= nl && d <= cs->maxdepth; d++) {
+		const uint8_t* lab = wire + starts[nl - d];
+		size_t j, ll = lab[0];
+		uint64_t v;
+		h ^= ll;
+		h *= FNV_PRIME;
+		for(j = 1; j <= ll; j++) {
+			h ^= ig_lower(lab[j]);
+			h *= FNV_PRIME;
+		}
+		if(d <= 64 && !(cs->depths & ((uint64_t)1 << (d - 1))))
+			continue;
+		if((v = changed_set_find(cs, h)) && ((v & 1) || d == nl))
+			return 1;
 	}
 	return 0;
 }
@@ -349,6 +409,7 @@ changed_set_fill(struct changed_set* cs, const struct changed_src* src)
 		uint64_t h = fnv_more(FNV_START, k.mv_data, k.mv_size);
 		int sub = src->db == IG_DB_NAME || (d.mv_size > 0 &&
 			((uint8_t*)d.mv_data)[0]);
+		int depth = key_depth(k.mv_data, k.mv_size);
 		size_t i = (size_t)(h >> 7) & cs->mask;
 		uint64_t old;
 		if((old = changed_set_find(cs, h))) {
@@ -357,6 +418,14 @@ changed_set_fill(struct changed_set* cs, const struct changed_src* src)
 				i = (i + 1) & cs->mask;
 			cs->slot[i] |= (uint64_t)(sub ? 1 : 0);
 			continue;
+		}
+		if(depth < 0 || depth > 64) {
+			/* malformed or very deep: probe at every depth */
+			cs->depths = ~(uint64_t)0;
+			cs->maxdepth = IG_LABELS_MAX;
+		} else if(depth > 0) {
+			cs->depths |= (uint64_t)1 << (depth - 1);
+			if(depth > cs->maxdepth) cs->maxdepth = depth;
 		}
 		while(cs->slot[i]) i = (i + 1) & cs->mask;
 		cs->slot[i] = changed_slot_value(h, sub);
@@ -380,23 +449,8 @@ name_changed(struct flush_arg* fa, const uint8_t* wire)
 		uint8_t key[IG_KEY_MAX];
 		size_t labelend[IG_LABELS_MAX];
 		int nl;
+		if(fa->set) return changed_set_match(fa->set, wire);
 		ig_name_wire_to_key(wire, key, labelend, &nl);
-		if(fa->set) {
-			/* the key's prefix to each label end is an ancestor's
-			 * key: hash it on the way, probe at each end */
-			uint64_t h = FNV_START;
-			size_t at = 0;
-			int i;
-			for(i = 0; i < nl; i++) {
-				uint64_t v;
-				h = fnv_more(h, key + at, labelend[i] - at);
-				at = labelend[i];
-				if((v = changed_set_find(fa->set, h)) &&
-					((v & 1) || i == nl - 1))
-					return 1;
-			}
-			return 0;
-		}
 		return ig_view_changed(fa->view, key, labelend, nl);
 	}
 }
@@ -520,16 +574,40 @@ flush_qname(struct lruhash_entry* e, struct flush_arg* fa)
 	lock_rw_unlock(&e->lock);
 }
 
+/** bins looked at, and entries visited, per hold of a table's lock */
+#define WALK_BINS 64
+#define WALK_ENTRIES 16
+/** how many bins ahead the walk prefetches an entry */
+#define WALK_AHEAD 8
+
+/** the first entry of a bin, read without its lock (the table lock held:
+ * the bin array stays): a hint only, for the prefetch and to skip an
+ * empty bin; a bin found empty is as if its entry came just after the
+ * visit (an answer stored after the swap is the `clear` path's, module/
+ * icpguard.c).  A deliberate race with a worker that links an entry
+ * under the bin's lock (an aligned pointer read atomically, never
+ * dereferenced unlocked; ThreadSanitizer would name it) */
+static struct lruhash_entry*
+bin_first_hint(struct lruhash_bin* b)
+{
+	return __atomic_load_n(&b->overflow_list, __ATOMIC_ACQUIRE);
+}
+
 /**
- * Visit every message-cache entry with visit, one hash bin at a time: the
- * table lock and the bin lock are taken for one bin and let go before the
- * next, so a worker waits for one bin at most, never for a whole slab
- * (slabhash_traverse holds a slab's table lock for all of it: a swap with
- * a large cache stalled the workers).  The locks are taken as
- * lruhash_lookup takes them (table, bin, entry).  The table can grow
- * between two bins: it doubles, an entry of bin j moves to bin j or j +
- * old size, so no entry of a bin not yet visited moves below the next
- * index (some visited ones are visited again: harmless).  Watch thread.
+ * Visit every message-cache entry with visit, a few hash bins at a time:
+ * the table lock is held for at most WALK_BINS bins or WALK_ENTRIES
+ * entries and let go before the next ones, so a worker waits for a few
+ * entries' visits at most, never for a whole slab (slabhash_traverse
+ * holds a slab's table lock for all of it: a swap with a large cache
+ * stalled the workers).  A bin's lock is taken only when the bin holds an
+ * entry, and the entry of a bin a few ahead is prefetched: the walk over a
+ * large cache is bound by memory latency, and this is what made the
+ * takedown's QNAME pass over a full cache about half as long
+ * (docs/benchmarks.md).  The locks are taken as lruhash_lookup takes
+ * them (table, bin, entry).  The table can grow between two holds: it
+ * doubles, an entry of bin j moves to bin j or j + old size, so no entry
+ * of a bin not yet visited moves below the next index (some visited ones
+ * are visited again: harmless).  Watch thread.
  */
 static void
 msg_cache_walk(struct slabhash* sh, struct flush_arg* fa,
@@ -538,19 +616,37 @@ msg_cache_walk(struct slabhash* sh, struct flush_arg* fa,
 	size_t s;
 	for(s = 0; s < sh->size; s++) {
 		struct lruhash* t = sh->array[s];
-		size_t i;
-		for(i = 0; ; i++) {
-			struct lruhash_entry* e;
+		size_t i = 0;
+		for(;;) {
+			size_t end;
+			int visited = 0;
 			lock_quick_lock(&t->lock);
 			if(i >= t->size) {
 				lock_quick_unlock(&t->lock);
 				break;
 			}
-			lock_quick_lock(&t->array[i].lock);
-			for(e = t->array[i].overflow_list; e;
-				e = e->overflow_next)
-				visit(e, fa);
-			lock_quick_unlock(&t->array[i].lock);
+			end = i + WALK_BINS < t->size ? i + WALK_BINS : t->size;
+			for(; i < end && visited < WALK_ENTRIES; i++) {
+				struct lruhash_entry* e;
+				if(i + WALK_AHEAD < t->size &&
+					(e = bin_first_hint(&t->array[i +
+					WALK_AHEAD])) != NULL) {
+					/* the entry and its key's start (the
+					 * QNAME's pointer), not dereferenced */
+					__builtin_prefetch(e);
+					__builtin_prefetch((char*)e - offsetof(
+						struct msgreply_entry, entry));
+				}
+				if(!bin_first_hint(&t->array[i]))
+					continue;
+				lock_quick_lock(&t->array[i].lock);
+				for(e = t->array[i].overflow_list; e;
+					e = e->overflow_next) {
+					visit(e, fa);
+					visited++;
+				}
+				lock_quick_unlock(&t->array[i].lock);
+			}
 			lock_quick_unlock(&t->lock);
 		}
 	}
