@@ -601,8 +601,9 @@ bin_first_hint(struct lruhash_bin* b)
  * holds a slab's table lock for all of it: a swap with a large cache
  * stalled the workers).  A bin's lock is taken only when the bin holds an
  * entry, and the entry of a bin a few ahead is prefetched: the walk over a
- * large cache is bound by memory latency, and this is what made the
- * takedown's QNAME pass over a full cache about half as long
+ * large cache is bound by memory latency; with the changed set's
+ * shallow hashing (changed_set_match) the takedown's QNAME pass over a
+ * full cache took about a third less time
  * (docs/benchmarks.md).  The locks are taken as lruhash_lookup takes
  * them (table, bin, entry).  The table can grow between two holds: it
  * doubles, an entry of bin j moves to bin j or j + old size, so no entry
