@@ -440,7 +440,11 @@ init(struct module_env* env, int id)
 	ie->id = id;
 	pthread_mutex_init(&ie->lock, NULL);
 	icpguard_hits_init(&ie->hits);
+	if(!ig_recent_init(&ie->recent))
+		log_warn("icpguard: no memory for the recent answers' table: "
+			"a takedown's expiry walks the cache alone");
 	if(!icpguard_snapshot_start(ie)) {
+		ig_recent_free(&ie->recent);
 		icpguard_hits_free(&ie->hits);
 		pthread_mutex_destroy(&ie->lock);
 		free(ie);
@@ -482,6 +486,7 @@ deinit(struct module_env* env, int id)
 	icpguard_watch_stop(ie);
 	ig_audit_stop(&ie->audit);
 	icpguard_hits_free(&ie->hits);
+	ig_recent_free(&ie->recent);
 	ig_name_cleanup();
 	log_info("icpguard: stopped after %lu swaps, %lu refused snapshots",
 		atomic_load(&ie->stats.swaps), atomic_load(&ie->stats.refused));
@@ -540,6 +545,11 @@ clear(struct module_qstate* qstate, int id)
 {
 	struct icpguard_qstate* mq = qstate->minfo[id];
 	struct icpguard_env* ie = env_of(qstate->env, id);
+	/* where its answer is cached, for a takedown's expiry (module/
+	 * recent.h) */
+	if(mq && ie && mq->decided)
+		ig_recent_note(&ie->recent, qstate->qinfo.qname,
+			query_info_hash(&qstate->qinfo, qstate->query_flags));
 	if(mq && ie && mq->decided &&
 		mq->decided_gen != atomic_load(&ie->generation)) {
 		msg_cache_remove(qstate->env, qstate->qinfo.qname,

@@ -49,6 +49,7 @@
 #include "module/conf.h"
 #include "module/audit.h"
 #include "module/hits.h"
+#include "module/recent.h"
 
 struct module_env;
 struct module_qstate;
@@ -130,9 +131,14 @@ struct icpguard_env {
 	struct ig_audit audit;
 	/** per-order hit counts */
 	struct icpguard_hits hits;
+	/** where recent answers are cached, by domain (module/recent.h) */
+	struct ig_recent recent;
 	/** ms the last expiry's QNAME pass took, -1 when it had none (watch
 	 * thread only: for its log lines) */
 	long long qname_pass_ms;
+	/** entries the last expiry's look at the recent answers expired,
+	 * -1 when it had none (watch thread only) */
+	long recent_expired;
 };
 
 /** a remembered EDE for a policy SOA (per thread) */

@@ -234,7 +234,15 @@ struct changed_set {
 	 * a changed name may be */
 	uint64_t depths;
 	int maxdepth;
+	/** the domain hashes of its names (module/recent.h), for the first
+	 * look at the recent answers; unusable when a name has fewer than
+	 * two labels or there are more than CHANGED_DOMAINS_MAX */
+	uint64_t* domains;
+	int ndomains, domains_unusable;
 };
+
+/** the most domains the recent answers are looked up for */
+#define CHANGED_DOMAINS_MAX 4096
 
 /** FNV-1a's 64-bit prime */
 #define FNV_PRIME 0x100000001b3ULL
@@ -333,6 +341,7 @@ changed_set_free(struct changed_set* cs)
 {
 	if(!cs) return;
 	free(cs->slot);
+	free(cs->domains);
 	free(cs);
 }
 
@@ -394,6 +403,24 @@ changed_set_load(const struct changed_src* src, int nsrc)
 	return cs;
 }
 
+/** note the domain of a changed name (its key), for the recent answers */
+static void
+changed_domain_add(struct changed_set* cs, const uint8_t* key, size_t len)
+{
+	uint64_t d = ig_recent_key_domain(key, len);
+	if(cs->domains_unusable) return;
+	if(!d || cs->ndomains >= CHANGED_DOMAINS_MAX) {
+		cs->domains_unusable = 1;
+		return;
+	}
+	if(!cs->domains && !(cs->domains = malloc(CHANGED_DOMAINS_MAX *
+		sizeof(*cs->domains)))) {
+		cs->domains_unusable = 1;
+		return;
+	}
+	cs->domains[cs->ndomains++] = d;
+}
+
 /** add one source's names to a set sized for them */
 static int
 changed_set_fill(struct changed_set* cs, const struct changed_src* src)
@@ -427,6 +454,7 @@ changed_set_fill(struct changed_set* cs, const struct changed_src* src)
 			cs->depths |= (uint64_t)1 << (depth - 1);
 			if(depth > cs->maxdepth) cs->maxdepth = depth;
 		}
+		changed_domain_add(cs, k.mv_data, k.mv_size);
 		while(cs->slot[i]) i = (i + 1) & cs->mask;
 		cs->slot[i] = changed_slot_value(h, sub);
 	}
@@ -658,6 +686,43 @@ static unsigned long flush_sources(struct icpguard_env* ie,
 	const struct changed_src* src, int nsrc,
 	uint8_t (*names)[IG_NAME_MAX], int nnames);
 
+
+/** visit the entries of hash h in the bin it falls in, with the locks
+ * taken as lruhash_lookup takes them (table, bin, then the entry in
+ * visit).  Watch thread. */
+static void
+msg_cache_hash_visit(struct slabhash* sh, hashvalue_type h,
+	struct flush_arg* fa,
+	void (*visit)(struct lruhash_entry*, struct flush_arg*))
+{
+	struct lruhash* t = slabhash_gettable(sh, h);
+	struct lruhash_bin* b;
+	struct lruhash_entry* e;
+	lock_quick_lock(&t->lock);
+	b = &t->array[h & t->size_mask];
+	lock_quick_lock(&b->lock);
+	lock_quick_unlock(&t->lock);
+	for(e = b->overflow_list; e; e = e->overflow_next)
+		if(e->hash == h) visit(e, fa);
+	lock_quick_unlock(&b->lock);
+}
+
+/** the first look after a swap, before any walk: the cached answers the
+ * workers noted under the changed names' domains (module/recent.h), each
+ * decided as in the QNAME pass.  Watch thread. */
+static void
+recent_pass(struct icpguard_env* ie, struct flush_arg* fa)
+{
+	int i, j, n;
+	for(i = 0; i < fa->set->ndomains; i++) {
+		uint32_t h[IG_RECENT_WAYS];
+		n = ig_recent_hashes(&ie->recent, fa->set->domains[i], h);
+		for(j = 0; j < n; j++)
+			msg_cache_hash_visit(ie->env->msg_cache, h[j], fa,
+				flush_qname);
+	}
+}
+
 /**
  * Expire the cached messages whose verdict may have changed: all of them
  * (view and names NULL), those the new snapshot's changed set names (view),
@@ -706,6 +771,12 @@ flush_sources(struct icpguard_env* ie, const struct changed_src* src,
 	 * decides the rest on their RRsets too.  The first pass only moves
 	 * some of the full pass's decisions earlier. */
 	ie->qname_pass_ms = -1;
+	ie->recent_expired = -1;
+	if(fa.set && !fa.set->domains_unusable && fa.set->ndomains > 0) {
+		unsigned long before = fa.count;
+		recent_pass(ie, &fa);
+		ie->recent_expired = (long)(fa.count - before);
+	}
 	if(fa.set || fa.names) {
 		int64_t t0 = mono_ms();
 		msg_cache_walk(ie->env->msg_cache, &fa, flush_qname);
@@ -1079,10 +1150,11 @@ try_swap(struct icpguard_env* ie, int i, const struct ig_file_id* id,
 	/* answers being decided on the old snapshot meanwhile are retired
 	 * when their query ends (module/icpguard.c, clear): no second pass */
 	verbose(VERB_OPS, "icpguard: expired %lu cached messages after the "
-		"swap (%s) in %lld ms (QNAME pass %lld ms)", n, full ? "all: "
+		"swap (%s) in %lld ms (recent answers %ld, QNAME pass %lld ms)",
+		n, full ? "all: "
 		"the serial jumped or the snapshot says everything changed" :
 		"changed names", (long long)(mono_ms() - t0),
-		ie->qname_pass_ms);
+		ie->recent_expired, ie->qname_pass_ms);
 	return 0;
 }
 

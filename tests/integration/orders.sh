@@ -251,10 +251,23 @@ ig_dig www.filed-cdn.cn A
 ig_dig www.filed-cdn.cn A
 check_rcode NOERROR "notified: www.filed-cdn.cn resolves and is cached"
 mkorder ord-notify filed-cdn.cn
+_mark=$(ig_log_mark)
 add ord-notify
 ig_check $? "notified: order acknowledged" "$(cat "$IG_WORK/ord-notify.out")"
 wait_rcode www.filed-cdn.cn NXDOMAIN >/dev/null
 ig_check $? "notified: the cached www.filed-cdn.cn is blocked with a 60 s poll (inotify)" "$(ig_section AUTHORITY)"
+# the cached answer went in the first look, at the recent answers noted
+# under filed-cdn.cn (module/recent.h), before any walk of the cache
+i=0
+until ig_log_since "$_mark" | grep -q 'icpguard: expired [0-9]* cached messages after the swap' || [ $i -ge 50 ]; do
+	ig_sleep_ms 100
+	i=$((i + 1))
+done
+_l=$(ig_log_since "$_mark" | grep 'icpguard: expired [0-9]* cached messages after the swap' | tail -1)
+case "$_l" in
+*"(recent answers "[1-9]*) ig_ok "notified: the expiry found the cached answer among the recent answers of filed-cdn.cn" ;;
+*) ig_notok "notified: the expiry found the cached answer among the recent answers of filed-cdn.cn"; ig_diag "${_l:-no expiry line}" ;;
+esac
 check_ede 16 '〔2022〕83号' "notified: the answer names the order's document number"
 "$IG_ICPGUARD" order lift ord-notify --key "$IG_WORK/miit.key" --loader "$LURL" >"$IG_WORK/lift-notify.out" 2>&1
 ig_check $? "notified: lift acknowledged" "$(cat "$IG_WORK/lift-notify.out")"
