@@ -77,6 +77,11 @@ def commands_help(prog):
             if not m:
                 break
             cmds.append((m.group(1), m.group(2)))
+    if not cmds:
+        # a page without its commands must not be installed quietly (the
+        # icpguard front could not run the full tool, say)
+        sys.exit('mkman: `%s --help` lists no commands:\n%s' %
+                 (prog, '\n'.join(run([prog, '--help']))))
     return cmds
 
 
