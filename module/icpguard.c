@@ -287,6 +287,12 @@ operate_done(struct icpguard_env* ie, struct module_qstate* qstate, int id)
 		return;
 	}
 	subject = subject_to_policy(qstate);
+	/* where a client's answer will be cached, for a takedown's expiry
+	 * (module/recent.h; internal lookups are left to the walk) */
+	if(subject)
+		ig_recent_note(&ie->recent, qstate->qinfo.qname,
+			qstate->qinfo.qname_len, qstate->qinfo.qtype,
+			qstate->qinfo.qclass, qstate->query_flags);
 	/* read before the views, like the arrival's: clear() retires an
 	 * answer decided on a snapshot that has been replaced since */
 	gen = atomic_load(&ie->generation);
@@ -545,11 +551,6 @@ clear(struct module_qstate* qstate, int id)
 {
 	struct icpguard_qstate* mq = qstate->minfo[id];
 	struct icpguard_env* ie = env_of(qstate->env, id);
-	/* where its answer is cached, for a takedown's expiry (module/
-	 * recent.h) */
-	if(mq && ie && mq->decided)
-		ig_recent_note(&ie->recent, qstate->qinfo.qname,
-			query_info_hash(&qstate->qinfo, qstate->query_flags));
 	if(mq && ie && mq->decided &&
 		mq->decided_gen != atomic_load(&ie->generation)) {
 		msg_cache_remove(qstate->env, qstate->qinfo.qname,

@@ -1,37 +1,17 @@
 /*
- * module/recent.c - where the recent answers of a domain are in the
- * message cache.
+ * module/recent.c - the recent client queries of a domain.
  *
  * \file
  * See module/recent.h.
  */
 #include "config.h"
 #include "module/recent.h"
-#include "lib/name.h"
 #include <stdlib.h>
+#include <string.h>
 
-/** FNV-1a over a label in key form: its length, its lower-case bytes */
-static uint64_t
-label_hash(uint64_t h, const uint8_t* lab)
-{
-	size_t j, ll = lab[0];
-	h ^= ll;
-	h *= 0x100000001b3ULL;
-	for(j = 1; j <= ll; j++) {
-		h ^= ig_lower(lab[j]);
-		h *= 0x100000001b3ULL;
-	}
-	return h;
-}
-
-/** a hash never 0 (0 means none) */
-static uint64_t
-nonzero(uint64_t h)
-{
-	return h ? h : 1;
-}
-
-#define FNV_START 0xcbf29ce484222325ULL
+/** every byte's bit 5: ASCII upper case to lower (and a few other bytes
+ * moved too: only ever compared with bytes folded the same way) */
+#define FOLD 0x2020202020202020ULL
 
 int
 ig_recent_init(struct ig_recent* r)
@@ -50,57 +30,111 @@ ig_recent_free(struct ig_recent* r)
 uint64_t
 ig_recent_wire_domain(const uint8_t* wire)
 {
-	size_t last = 0, prev = 0, n = 0;
+	size_t last = 0, prev = 0, n = 0, end, i;
+	uint64_t h = 0x9e3779b97f4a7c15ULL;
 	int nl = 0;
-	while(wire[n] && nl < IG_LABELS_MAX) {
+	while(wire[n]) {
 		prev = last;
 		last = n;
 		nl++;
 		n += 1 + (size_t)wire[n];
 	}
 	if(nl == 0) return 0;
-	if(nl == 1) return nonzero(label_hash(FNV_START, wire + last));
-	return nonzero(label_hash(label_hash(FNV_START, wire + last),
-		wire + prev));
+	if(nl == 1) prev = last;
+	end = n;
+	for(i = prev; i < end; i += 8) {
+		uint64_t w = 0;
+		memcpy(&w, wire + i, end - i < 8 ? end - i : 8);
+		h = (h ^ (w | FOLD)) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 29;
+	}
+	return h ? h : 1;
+}
+
+/** the bucket of a domain hash */
+static struct ig_recent_bucket*
+bucket_of(struct ig_recent* r, uint64_t domain)
+{
+	return &r->bucket[(domain >> 20) & (IG_RECENT_BUCKETS - 1)];
+}
+
+void
+ig_recent_note(struct ig_recent* r, const uint8_t* qname, size_t qname_len,
+	uint16_t qtype, uint16_t qclass, uint16_t flags)
+{
+	uint64_t name[IG_RECENT_NAME / 8], meta, d;
+	struct ig_recent_bucket* b;
+	struct ig_recent_rec* rec;
+	uint32_t w;
+	size_t i;
+	if(!r->bucket || qname_len > IG_RECENT_NAME || qname_len == 0 ||
+		!(d = ig_recent_wire_domain(qname)))
+		return;
+	meta = (uint64_t)qtype | ((uint64_t)qclass << 16) |
+		((uint64_t)flags << 32) | ((uint64_t)qname_len << 48);
+	b = bucket_of(r, d);
+	memset(name, 0, sizeof(name));
+	memcpy(name, qname, qname_len);
+	/* the same query again (a name asked often): nothing to write */
+	for(w = 0; w < IG_RECENT_WAYS; w++) {
+		if(__atomic_load_n(&b->rec[w].meta, __ATOMIC_RELAXED) != meta)
+			continue;
+		for(i = 0; i < IG_RECENT_NAME / 8 && __atomic_load_n(
+			&b->rec[w].name[i], __ATOMIC_RELAXED) == name[i]; i++)
+			;
+		if(i == IG_RECENT_NAME / 8) return;
+	}
+	w = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED);
+	rec = &b->rec[w % IG_RECENT_WAYS];
+	for(i = 0; i < IG_RECENT_NAME / 8; i++)
+		__atomic_store_n(&rec->name[i], name[i], __ATOMIC_RELAXED);
+	__atomic_store_n(&rec->meta, meta, __ATOMIC_RELAXED);
+}
+
+int
+ig_recent_get(struct ig_recent* r, uint64_t domain,
+	struct ig_recent_query* out)
+{
+	struct ig_recent_bucket* b;
+	int w, n = 0;
+	if(!domain || !r->bucket) return 0;
+	b = bucket_of(r, domain);
+	for(w = 0; w < IG_RECENT_WAYS; w++) {
+		uint64_t name[IG_RECENT_NAME / 8], meta;
+		size_t i, len, p = 0;
+		meta = __atomic_load_n(&b->rec[w].meta, __ATOMIC_RELAXED);
+		for(i = 0; i < IG_RECENT_NAME / 8; i++)
+			name[i] = __atomic_load_n(&b->rec[w].name[i],
+				__ATOMIC_RELAXED);
+		len = (size_t)(meta >> 48) & 0xff;
+		if(!meta || len == 0 || len > IG_RECENT_NAME) continue;
+		memcpy(out[n].qname, name, IG_RECENT_NAME);
+		/* a whole wire name of exactly len bytes, or a mixed record */
+		while(p < len && out[n].qname[p] && !(out[n].qname[p] & 0xc0))
+			p += 1 + (size_t)out[n].qname[p];
+		if(p != len - 1 || out[n].qname[p] != 0) continue;
+		out[n].qname_len = len;
+		out[n].qtype = (uint16_t)meta;
+		out[n].qclass = (uint16_t)(meta >> 16);
+		out[n].flags = (uint16_t)(meta >> 32);
+		n++;
+	}
+	return n;
 }
 
 uint64_t
 ig_recent_key_domain(const uint8_t* key, size_t len)
 {
-	size_t second;
-	if(len == 0 || (size_t)key[0] + 1 >= len) return 0;
-	second = (size_t)key[0] + 1;
-	if(second + 1 + key[second] > len) return 0;
-	return nonzero(label_hash(label_hash(FNV_START, key), key + second));
-}
-
-void
-ig_recent_note(struct ig_recent* r, const uint8_t* qname, uint32_t cache_hash)
-{
-	uint64_t d = ig_recent_wire_domain(qname);
-	struct ig_recent_bucket* b;
-	uint32_t w;
-	if(!d || !r->bucket) return;
-	b = &r->bucket[(d >> 17) & (IG_RECENT_BUCKETS - 1)];
-	/* the same answer again (a name asked often): nothing to do */
-	for(w = 0; w < IG_RECENT_WAYS; w++)
-		if(__atomic_load_n(&b->hash[w], __ATOMIC_RELAXED) == cache_hash)
-			return;
-	w = __atomic_fetch_add(&b->next, 1, __ATOMIC_RELAXED);
-	__atomic_store_n(&b->hash[w % IG_RECENT_WAYS], cache_hash ?
-		cache_hash : 1, __ATOMIC_RELAXED);
-}
-
-int
-ig_recent_hashes(struct ig_recent* r, uint64_t domain, uint32_t* out)
-{
-	struct ig_recent_bucket* b;
-	int w, n = 0;
-	if(!domain || !r->bucket) return 0;
-	b = &r->bucket[(domain >> 17) & (IG_RECENT_BUCKETS - 1)];
-	for(w = 0; w < IG_RECENT_WAYS; w++) {
-		uint32_t h = __atomic_load_n(&b->hash[w], __ATOMIC_RELAXED);
-		if(h) out[n++] = h;
-	}
-	return n;
+	uint8_t wire[2 * 64 + 1];
+	size_t tl, sl;
+	if(len == 0) return 0;
+	tl = (size_t)key[0] + 1;
+	if(tl >= len || tl > 64) return 0;
+	sl = (size_t)key[tl] + 1;
+	if(tl + sl > len || sl > 64) return 0;
+	/* the name's last two labels in wire order: the second, the top */
+	memcpy(wire, key + tl, sl);
+	memcpy(wire + sl, key, tl);
+	wire[sl + tl] = 0;
+	return ig_recent_wire_domain(wire);
 }

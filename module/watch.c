@@ -707,19 +707,27 @@ msg_cache_hash_visit(struct slabhash* sh, hashvalue_type h,
 	lock_quick_unlock(&b->lock);
 }
 
-/** the first look after a swap, before any walk: the cached answers the
- * workers noted under the changed names' domains (module/recent.h), each
- * decided as in the QNAME pass.  Watch thread. */
+/** the first look after a swap, before any walk: the cached answers of
+ * the client queries the workers noted under the changed names' domains
+ * (module/recent.h), each decided as in the QNAME pass.  Watch thread. */
 static void
 recent_pass(struct icpguard_env* ie, struct flush_arg* fa)
 {
 	int i, j, n;
 	for(i = 0; i < fa->set->ndomains; i++) {
-		uint32_t h[IG_RECENT_WAYS];
-		n = ig_recent_hashes(&ie->recent, fa->set->domains[i], h);
-		for(j = 0; j < n; j++)
-			msg_cache_hash_visit(ie->env->msg_cache, h[j], fa,
+		struct ig_recent_query q[IG_RECENT_WAYS];
+		n = ig_recent_get(&ie->recent, fa->set->domains[i], q);
+		for(j = 0; j < n; j++) {
+			struct query_info qi;
+			memset(&qi, 0, sizeof(qi));
+			qi.qname = q[j].qname;
+			qi.qname_len = q[j].qname_len;
+			qi.qtype = q[j].qtype;
+			qi.qclass = q[j].qclass;
+			msg_cache_hash_visit(ie->env->msg_cache,
+				query_info_hash(&qi, q[j].flags), fa,
 				flush_qname);
+		}
 	}
 }
 
