@@ -27,11 +27,31 @@ ig_recent_free(struct ig_recent* r)
 	r->bucket = NULL;
 }
 
-uint64_t
-ig_recent_wire_domain(const uint8_t* wire)
+/** the hash of bytes [from, end) of buf, which holds at least 8 readable
+ * bytes from every position before end (zero padded): word by word, with
+ * loads the compiler makes single instructions */
+static uint64_t
+span_hash(const uint8_t* buf, size_t from, size_t end)
 {
-	size_t last = 0, prev = 0, n = 0, end, i;
 	uint64_t h = 0x9e3779b97f4a7c15ULL;
+	size_t i;
+	for(i = from; i < end; i += 8) {
+		uint64_t w;
+		memcpy(&w, buf + i, 8);
+		if(end - i < 8)
+			w &= ((uint64_t)1 << ((end - i) * 8)) - 1;
+		h = (h ^ (w | FOLD)) * 0xff51afd7ed558ccdULL;
+		h ^= h >> 29;
+	}
+	return h ? h : 1;
+}
+
+/** the start of the last two labels (or the one) of a wire name and its
+ * end (the root label's position); @return 0 for the root */
+static int
+domain_span(const uint8_t* wire, size_t* from, size_t* end)
+{
+	size_t last = 0, prev = 0, n = 0;
 	int nl = 0;
 	while(wire[n]) {
 		prev = last;
@@ -39,16 +59,20 @@ ig_recent_wire_domain(const uint8_t* wire)
 		nl++;
 		n += 1 + (size_t)wire[n];
 	}
-	if(nl == 0) return 0;
-	if(nl == 1) prev = last;
-	end = n;
-	for(i = prev; i < end; i += 8) {
-		uint64_t w = 0;
-		memcpy(&w, wire + i, end - i < 8 ? end - i : 8);
-		h = (h ^ (w | FOLD)) * 0xff51afd7ed558ccdULL;
-		h ^= h >> 29;
-	}
-	return h ? h : 1;
+	*from = nl == 1 ? last : prev;
+	*end = n;
+	return nl > 0;
+}
+
+uint64_t
+ig_recent_wire_domain(const uint8_t* wire)
+{
+	uint8_t buf[256 + 8];
+	size_t from, end;
+	if(!domain_span(wire, &from, &end)) return 0;
+	memset(buf, 0, sizeof(buf));
+	memcpy(buf, wire, end);
+	return span_hash(buf, from, end);
 }
 
 /** the bucket of a domain hash */
@@ -62,19 +86,21 @@ void
 ig_recent_note(struct ig_recent* r, const uint8_t* qname, size_t qname_len,
 	uint16_t qtype, uint16_t qclass, uint16_t flags)
 {
-	uint64_t name[IG_RECENT_NAME / 8], meta, d;
+	/* the name zero padded, one word more for span_hash's loads */
+	uint64_t name[IG_RECENT_NAME / 8 + 1], meta, d;
 	struct ig_recent_bucket* b;
 	struct ig_recent_rec* rec;
 	uint32_t w;
-	size_t i;
-	if(!r->bucket || qname_len > IG_RECENT_NAME || qname_len == 0 ||
-		!(d = ig_recent_wire_domain(qname)))
+	size_t i, from, end;
+	if(!r->bucket || qname_len > IG_RECENT_NAME || qname_len == 0)
 		return;
+	memset(name, 0, sizeof(name));
+	memcpy(name, qname, qname_len);
+	if(!domain_span(qname, &from, &end)) return;
+	d = span_hash((const uint8_t*)name, from, end);
 	meta = (uint64_t)qtype | ((uint64_t)qclass << 16) |
 		((uint64_t)flags << 32) | ((uint64_t)qname_len << 48);
 	b = bucket_of(r, d);
-	memset(name, 0, sizeof(name));
-	memcpy(name, qname, qname_len);
 	/* the same query again (a name asked often): nothing to write */
 	for(w = 0; w < IG_RECENT_WAYS; w++) {
 		if(__atomic_load_n(&b->rec[w].meta, __ATOMIC_RELAXED) != meta)
