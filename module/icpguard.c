@@ -563,12 +563,14 @@ clear(struct module_qstate* qstate, int id)
 	qstate->minfo[id] = NULL;
 }
 
-/** Module get_mem: the module's own heap (the snapshot is mapped). */
+/** Module get_mem: the module's own heap, its recent queries' table
+ * included (the snapshot is mapped). */
 size_t
 get_mem(struct module_env* env, int id)
 {
 	struct icpguard_env* ie = env_of(env, id);
-	return ie ? sizeof(*ie) : 0;
+	return ie ? sizeof(*ie) + (ie->recent.bucket ? IG_RECENT_BUCKETS *
+		sizeof(struct ig_recent_bucket) : 0) : 0;
 }
 
 /**
