@@ -48,6 +48,11 @@ struct ig_writer {
 	MDB_dbi dbi[IG_DB_COUNT];
 	/** puts arrive sorted: use MDB_APPEND */
 	int sorted;
+	/** the greatest key in the name database so far (LMDB's order), so
+	 * that a sorted load need not look up each new key first */
+	uint8_t name_max[IG_LMDB_KEY_MAX];
+	/** its length; 0 while the database is empty */
+	size_t name_maxlen;
 	/** 0: publish without fsync (ig_writer_set_durable) */
 	int nosync;
 	/** the public suffix list was added */
@@ -179,6 +184,15 @@ wput(struct ig_writer* w, enum ig_db db, const void* key, size_t keylen,
 	return 1;
 }
 
+/** 1 when key a sorts after key b in LMDB's default order (bytes, then
+ * the shorter first) */
+static int
+key_after(const uint8_t* a, size_t al, const uint8_t* b, size_t bl)
+{
+	int c = memcmp(a, b, al < bl ? al : bl);
+	return c > 0 || (c == 0 && al > bl);
+}
+
 /**
  * Set flags at a name, merging with what is there; with a filing, the
  * filing replaces any earlier one.
@@ -196,7 +210,12 @@ name_set(struct ig_writer* w, const uint8_t* key, size_t keylen,
 	int exists;
 	k.mv_data = (void*)key;
 	k.mv_size = keylen;
-	exists = (mdb_get(w->txn, w->dbi[IG_DB_NAME], &k, &old) == 0 &&
+	/* above every key so far (a sorted load: each one), it is new: no
+	 * lookup from the root for each of ten million names */
+	if(w->name_maxlen && key_after(key, keylen, w->name_max,
+		w->name_maxlen))
+		exists = 0;
+	else exists = (mdb_get(w->txn, w->dbi[IG_DB_NAME], &k, &old) == 0 &&
 		old.mv_size >= 1);
 	if(exists) {
 		flags |= ((uint8_t*)old.mv_data)[0];
@@ -222,8 +241,15 @@ name_set(struct ig_writer* w, const uint8_t* key, size_t keylen,
 			"(more than %d bytes)", IG_FILING_RECORD_MAX);
 		return 0;
 	}
-	return wput(w, IG_DB_NAME, key, keylen, buf, e.len,
-		(!exists && w->sorted) ? MDB_APPEND : 0);
+	if(!wput(w, IG_DB_NAME, key, keylen, buf, e.len,
+		(!exists && w->sorted) ? MDB_APPEND : 0))
+		return 0;
+	if(!w->name_maxlen || key_after(key, keylen, w->name_max,
+		w->name_maxlen)) {
+		memcpy(w->name_max, key, keylen);
+		w->name_maxlen = keylen;
+	}
+	return 1;
 }
 
 int

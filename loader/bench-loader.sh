@@ -16,6 +16,9 @@
 # RSS (sampled from /proc: anonymous and file-backed), a 1,000-rename
 # delta pull+publish, and the raw bulk load.  Needs nginx (tools/deps) or falls back to file://; about
 # 3 GB of disk in $IG_TMP (default /tmp) for 10 M filings.
+# IG_LOADER_WRAP, if set, prefixes the full pull's loader command (for
+# example IG_LOADER_WRAP="perf record -o /tmp/pull.perf"): a profile of
+# the pull, not of the feed generation around it.
 set -u
 tlds=""
 [ "${1:-}" = --tlds ] && { tlds=1; shift; }
@@ -82,7 +85,7 @@ fi
 } >"$W/loader.conf"
 sync
 echo "icpguard-loader --once, full feed over $url:"
-run_sampled "$W/once.log" "$LOADER" -c "$W/loader.conf" --once ||
+run_sampled "$W/once.log" ${IG_LOADER_WRAP:-} "$LOADER" -c "$W/loader.conf" --once ||
 	{ echo "bench: loader failed"; cat "$W/once.log"; exit 1; }
 sed -n 's/.*\(published .*\)/  \1/p; s/.*feed \([a-z]*\): serial \([0-9]*\) applied from [^ ]*: \(.*\)/  \1 serial \2: \3/p' "$W/once.log"
 echo "  snapshot $(du -h "$W/live/snapshot.mdb" | cut -f1), state $(du -h "$W/state/state.mdb" | cut -f1)"

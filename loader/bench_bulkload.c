@@ -11,6 +11,7 @@
  * prints the seconds taken.
  */
 #include "config.h"
+#include "lib/hugepages.h"
 #include "lib/name.h"
 #include <lmdb.h>
 #include <stdio.h>
@@ -47,6 +48,8 @@ main(int argc, char** argv)
 	char path[4096];
 	struct timespec t0, t1;
 	int rc;
+	/* the same pages as the loader's (lib/hugepages.h): a floor for it */
+	ig_hugepages_reexec(argv);
 	if(argc != 3 || (n = atol(argv[1])) <= 0) {
 		fprintf(stderr, "usage: bench-bulkload N DIR\n");
 		return 2;

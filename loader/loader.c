@@ -11,6 +11,7 @@
 #include "config.h"
 #include "loader/loader.h"
 #include "loader/fetch.h"
+#include "lib/hugepages.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <getopt.h>
@@ -749,6 +750,9 @@ main(int argc, char** argv)
 	int ch, fg = 0, i, pidfd = -1;
 	const char* cmd;
 
+	/* a full feed pull writes gigabytes through LMDB's malloc'd dirty
+	 * pages: 2 MiB pages make it a fifth faster (lib/hugepages.h) */
+	ig_hugepages_reexec(argv);
 	memset(&L, 0, sizeof(L));
 	L.cfgpath = LOADER_CONF_DEFAULT;
 	while((ch = getopt_long(argc, argv, "c:fh", opts, NULL)) != -1) {

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "tools/icpguard.h"
+#include "lib/hugepages.h"
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,6 +81,10 @@ main(int argc, char** argv)
 		printf("icpguard %s\n", PACKAGE_VERSION);
 		return 0;
 	}
+	/* build and feed write and read gigabytes through malloc'd pages:
+	 * 2 MiB pages save them most page faults (lib/hugepages.h) */
+	if(!strcmp(argv[1], "build") || !strcmp(argv[1], "feed"))
+		ig_hugepages_reexec(argv);
 	for(c = commands; c->name; c++)
 		if(!strcmp(argv[1], c->name))
 			return c->fn(argc - 1, argv + 1);

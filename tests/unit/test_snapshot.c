@@ -387,6 +387,51 @@ test_name_flags_and_filing(void** state)
 	ig_snapshot_unref(s);
 }
 
+/* a sorted load skips the lookup of a name above every name so far; a
+ * name at or below the greatest one is still merged with what is there */
+static void
+test_sorted_load_merges_below_the_last_name(void** state)
+{
+	struct fixture* fx = *state;
+	struct ig_writer* w = ut_writer(fx->path);
+	struct ig_snapshot* s;
+	struct ig_view v;
+	struct ig_filing f;
+	uint8_t wire[IG_NAME_MAX];
+	ig_writer_set_sorted(w, 1);
+	ut_filing(w, "a.cn", IG_FILING_ACTIVE, "京ICP备00000001号-1");
+	ut_filing(w, "b.cn", IG_FILING_ACTIVE, "京ICP备00000002号-1");
+	ut_filing(w, "c.cn", IG_FILING_REVOKED, "京ICP备00000003号-1");
+	/* the greatest name again, then one below it */
+	ut_blacklist(w, "c.cn", 0, "r", "s");
+	ut_blacklist(w, "b.cn", 1, "r", "s");
+	/* a name above all, then more at it and below */
+	ut_filing(w, "d.cn", IG_FILING_ACTIVE, "京ICP备00000004号-1");
+	ut_exempt(w, "d.cn", 0, "n");
+	ut_exempt(w, "a.cn", 0, "n");
+	ig_writer_set_sorted(w, 0);
+	ut_wire("b.cn", wire);
+	assert_int_equal(ig_writer_name_flags(w, wire), IG_NAME_FILING |
+		IG_NAME_BLACKLIST);
+	s = ut_publish_open(w, fx->path, 1);
+	assert_true(ig_view_begin(s, &v));
+	memset(&f, 0, sizeof(f));
+	assert_int_equal(flags_at(&v, "a.cn", &f), IG_NAME_FILING |
+		IG_NAME_EXEMPT);
+	assert_string_equal(f.number, "京ICP备00000001号-1");
+	assert_int_equal(flags_at(&v, "b.cn", &f), IG_NAME_FILING |
+		IG_NAME_BLACKLIST);
+	assert_string_equal(f.number, "京ICP备00000002号-1");
+	assert_int_equal(flags_at(&v, "c.cn", &f), IG_NAME_FILING |
+		IG_NAME_BLACKLIST);
+	assert_int_equal(f.status, IG_FILING_REVOKED);
+	assert_int_equal(flags_at(&v, "d.cn", &f), IG_NAME_FILING |
+		IG_NAME_EXEMPT);
+	assert_string_equal(f.number, "京ICP备00000004号-1");
+	ig_view_end(&v);
+	ig_snapshot_unref(s);
+}
+
 static void
 test_blacklist_and_exempt_records(void** state)
 {
@@ -1079,6 +1124,7 @@ main(void)
 		T(test_open_foreign_lmdb),
 		T(test_content_hash),
 		T(test_name_flags_and_filing),
+		T(test_sorted_load_merges_below_the_last_name),
 		T(test_blacklist_and_exempt_records),
 		T(test_order_record_and_targets),
 		T(test_order_at_exact_and_subtree),
