@@ -232,6 +232,21 @@ key_bounds(const uint8_t* key, size_t len, size_t* b)
 	return n;
 }
 
+/** nodes hashed, their slots prefetched, before they are put: the table
+ * is hundreds of megabytes and each put a cache miss; the order of the
+ * puts (and so the table) is the same as one at a time */
+#define BATCH 32
+
+/** a node waiting in the batch */
+struct pending {
+	/** its hash */
+	uint64_t h;
+	/** the slot's first word but for the tag; then the slot it got */
+	uint64_t key;
+	/** the slot's second word */
+	uint64_t val;
+};
+
 /** the state of a build pass */
 struct build {
 	/** the map of the file */
@@ -243,35 +258,61 @@ struct build {
 	/** entries so far, longest probe */
 	uint64_t entries;
 	uint32_t maxprobe;
-	/** the previous key, and its chain of ancestors: boundary and slot */
+	/** the previous key, and its chain of ancestors: boundary, and the
+	 * slot (or, while sp is 0 or more, the batch entry) */
 	const uint8_t* prev;
 	size_t prevlen;
 	int depth;
 	size_t sb[MAX_LABELS];
 	uint64_t ss[MAX_LABELS];
+	int sp[MAX_LABELS];
+	/** the batch: a key's nodes go in whole, after BATCH - 1 others */
+	struct pending batch[BATCH + MAX_LABELS];
+	int nb;
 };
 
-/** put one node; @return its slot */
-static uint64_t
+/** put the batch's nodes in order; the chain learns their slots */
+static void
+build_flush(struct build* b)
+{
+	int i, j;
+	for(i = 0; i < b->nb; i++) {
+		struct pending* p = &b->batch[i];
+		uint64_t k = b->mask & p->h;
+		uint32_t n = 0;
+		while(b->slots[k].key != 0) {
+			k = (k + 1) & b->mask;
+			n++;
+		}
+		if(n > b->maxprobe) b->maxprobe = n;
+		b->slots[k].key = p->key | ((p->h >> 57) << 56);
+		b->slots[k].val = p->val;
+		p->key = k;
+	}
+	for(j = 0; j < b->depth; j++)
+		if(b->sp[j] >= 0) {
+			b->ss[j] = b->batch[b->sp[j]].key;
+			b->sp[j] = -1;
+		}
+	b->nb = 0;
+}
+
+/** add one node to the batch; @return its batch entry (-1 in the
+ * counting pass, which needs no hash) */
+static int
 build_put(struct build* b, const uint8_t* key, size_t len, uint64_t val,
 	int children)
 {
-	uint64_t h, i;
-	uint32_t n = 0;
+	struct pending* p;
 	b->entries++;
-	/* the counting pass needs no hash */
-	if(!b->slots) return 0;
-	h = key_hash(b->seed, key, len);
-	i = h & b->mask;
-	while(b->slots[i].key != 0) {
-		i = (i + 1) & b->mask;
-		n++;
-	}
-	if(n > b->maxprobe) b->maxprobe = n;
-	b->slots[i].key = (uint64_t)(key - b->base) | ((uint64_t)len << 48) |
-		((h >> 57) << 56) | (children ? CHILDREN_BIT : 0);
-	b->slots[i].val = val;
-	return i;
+	if(!b->slots) return -1;
+	p = &b->batch[b->nb];
+	p->h = key_hash(b->seed, key, len);
+	__builtin_prefetch(&b->slots[p->h & b->mask], 1);
+	p->key = (uint64_t)(key - b->base) | ((uint64_t)len << 48) |
+		(children ? CHILDREN_BIT : 0);
+	p->val = val;
+	return b->nb++;
 }
 
 /** add one key of the name database and its missing ancestors */
@@ -295,13 +336,17 @@ build_key(struct build* b, const MDB_val* k, const MDB_val* v)
 	while(cp < lim && b->prev[cp] == key[cp]) cp++;
 	while(d < b->depth && d < n && bnd[d] <= cp && b->sb[d] == bnd[d]) d++;
 	if(d == n) d = n - 1; /* the same key twice cannot happen; be safe */
-	if(d > 0 && b->slots)
-		b->slots[b->ss[d - 1]].key |= CHILDREN_BIT;
+	if(b->slots && b->nb >= BATCH) build_flush(b);
+	if(d > 0 && b->slots) {
+		if(b->sp[d - 1] >= 0)
+			b->batch[b->sp[d - 1]].key |= CHILDREN_BIT;
+		else b->slots[b->ss[d - 1]].key |= CHILDREN_BIT;
+	}
 	val = ((uint64_t)((const uint8_t*)v->mv_data - b->base)) |
 		((uint64_t)(v->mv_size < VAL_LONG ? v->mv_size : VAL_LONG) << 48);
 	for(j = d; j < n; j++) {
 		b->sb[j] = bnd[j];
-		b->ss[j] = build_put(b, key, bnd[j], j == n - 1 ? val : 0,
+		b->sp[j] = build_put(b, key, bnd[j], j == n - 1 ? val : 0,
 			j < n - 1);
 	}
 	b->depth = n;
@@ -318,11 +363,13 @@ build_pass(struct build* b, MDB_env* env, MDB_txn* txn, MDB_dbi name,
 	MDB_cursor* c;
 	MDB_val k, v;
 	uint64_t n = 0;
-	int rc;
+	int rc, i;
 	b->entries = 0;
 	b->depth = 0;
 	b->prev = NULL;
 	b->prevlen = 0;
+	b->nb = 0;
+	for(i = 0; i < MAX_LABELS; i++) b->sp[i] = -1;
 	if((rc = mdb_cursor_open(txn, name, &c)) != 0) {
 		snprintf(err, errlen, "index: %s", mdb_strerror(rc));
 		return 0;
@@ -337,6 +384,7 @@ build_pass(struct build* b, MDB_env* env, MDB_txn* txn, MDB_dbi name,
 		}
 		if(release && ++n % 1000000 == 0) release(env);
 	}
+	if(b->slots) build_flush(b);
 	mdb_cursor_close(c);
 	if(rc != MDB_NOTFOUND) {
 		snprintf(err, errlen, "index: %s", mdb_strerror(rc));
