@@ -632,6 +632,29 @@ void ig_writer_set_psl(struct ig_writer* w, int with);
  */
 void ig_writer_set_durable(struct ig_writer* w, int durable);
 
+/** where the time of ig_writer_publish went, in seconds */
+struct ig_publish_times {
+	/** the public suffix list, counts and range checks */
+	double prepare;
+	/** the content hash: a walk over every record */
+	double hash;
+	/** the commit of the records */
+	double commit;
+	/** the hash index over the names, in its own transaction */
+	double index;
+	/** the data sync and the fsync of the file */
+	double sync;
+	/** the seal: a checksum over the file */
+	double seal;
+};
+
+/**
+ * Have ig_writer_publish fill *t (zeroed first) with its phases; t must
+ * stay valid until the publish returns, the caller owns it.  Same thread
+ * as the writer.
+ */
+void ig_writer_set_times(struct ig_writer* w, struct ig_publish_times* t);
+
 /**
  * Finish: write the counts, serial, creation time and content hash, sync,
  * and rename into place, then fsync the directory.  Frees the writer.

@@ -48,6 +48,8 @@ struct ig_writer {
 	MDB_dbi dbi[IG_DB_COUNT];
 	/** puts arrive sorted: use MDB_APPEND */
 	int sorted;
+	/** ig_writer_set_times: filled by the publish, or NULL */
+	struct ig_publish_times* times;
 	/** the greatest key in the name database so far (LMDB's order), so
 	 * that a sorted load need not look up each new key first */
 	uint8_t name_max[IG_LMDB_KEY_MAX];
@@ -150,6 +152,26 @@ void
 ig_writer_set_durable(struct ig_writer* w, int durable)
 {
 	w->nosync = !durable;
+}
+
+void
+ig_writer_set_times(struct ig_writer* w, struct ig_publish_times* t)
+{
+	w->times = t;
+	if(t) memset(t, 0, sizeof(*t));
+}
+
+/** seconds since *t0, and *t0 moved to now */
+static double
+lap(struct timespec* t0)
+{
+	struct timespec t1;
+	double s;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	s = (double)(t1.tv_sec - t0->tv_sec) +
+		(double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	*t0 = t1;
+	return s;
 }
 
 const char*
@@ -760,6 +782,10 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 	char buf[128], hex[65], *dcopy = NULL;
 	int i, rc;
 	time_t now = time(NULL);
+	struct ig_publish_times tm;
+	struct timespec t0;
+	memset(&tm, 0, sizeof(tm));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if(!psl_add(w) || !ranges_check(w)) goto fail;
 	for(i = 0; i < C_MAX; i++) {
 		char key[64];
@@ -768,7 +794,9 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 			(unsigned long long)w->count[i]);
 		if(!ig_writer_meta(w, key, buf)) goto fail;
 	}
+	tm.prepare = lap(&t0);
 	if(!content_hash(w, hex)) goto fail;
+	tm.hash = lap(&t0);
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)serial);
 	if(!ig_writer_meta(w, "serial", buf) ||
 		!ig_writer_meta(w, "hash", hex)) goto fail;
@@ -781,15 +809,19 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 		lmdb_fail(w, "commit", rc);
 		goto fail;
 	}
+	tm.commit = lap(&t0);
 	if(!index_add(w, hex)) goto fail;
+	tm.index = lap(&t0);
 	if(!w->nosync && (rc = mdb_env_sync(w->env, 1)) != 0) {
 		lmdb_fail(w, "sync", rc);
 		goto fail;
 	}
 	mdb_env_close(w->env);
 	w->env = NULL;
+	tm.sync = lap(&t0);
 	if(!ig_snapshot_file_seal(w->tmp, w->err, sizeof(w->err)))
 		goto fail;
+	tm.seal = lap(&t0);
 	if(!w->nosync && !fsync_path(w->tmp, 0)) {
 		snprintf(w->err, sizeof(w->err), "%s: fsync: %s", w->tmp,
 			strerror(errno));
@@ -803,6 +835,8 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 	dcopy = w->nosync ? NULL : strdup(w->path);
 	if(dcopy) fsync_path(dirname(dcopy), 1);
 	free(dcopy);
+	tm.sync += lap(&t0);
+	if(w->times) *w->times = tm;
 	if(info) {
 		memset(info, 0, sizeof(*info));
 		info->serial = serial;

@@ -5,7 +5,8 @@
 # beside it (loader/bench-bulkload).  Figures, not a test: see
 # docs/loader.md for recorded results.
 #
-#   loader/bench-loader.sh [--tlds] [N]   (run from the build tree; N default 10000000)
+#   loader/bench-loader.sh [--tlds] [--against BUILDDIR [--rounds R]] [N]
+#   (run from the build tree; N default 10000000)
 #
 # --tlds also publishes a tlds feed (the seven filable TLDs of
 # bench/gen-dataset.py) and pulls it before the filings, as a deployment
@@ -16,12 +17,30 @@
 # RSS (sampled from /proc: anonymous and file-backed), a 1,000-rename
 # delta pull+publish, and the raw bulk load.  Needs nginx (tools/deps) or falls back to file://; about
 # 3 GB of disk in $IG_TMP (default /tmp) for 10 M filings.
+# --against BUILDDIR: side by side instead of the full report: after the
+# feed is made once, full pulls alternate between the loader of BUILDDIR
+# (the baseline, for example a worktree of an earlier commit built with
+# configure) and this tree's, R rounds (default 2), each into an empty
+# state; prints each pull and the ratio of the medians.  A busy or slow
+# machine moves both alike, so the ratio says more than either figure.
 # IG_LOADER_WRAP, if set, prefixes the full pull's loader command (for
 # example IG_LOADER_WRAP="perf record -o /tmp/pull.perf"): a profile of
 # the pull, not of the feed generation around it.
 set -u
-tlds=""
-[ "${1:-}" = --tlds ] && { tlds=1; shift; }
+tlds="" against="" rounds=2
+while [ $# -gt 0 ]; do
+	case $1 in
+	--tlds) tlds=1; shift ;;
+	--against) against=${2:?--against needs a build directory}; shift 2 ;;
+	--rounds) rounds=${2:?--rounds needs a count}; shift 2 ;;
+	-h|--help) sed -n '2,/^set -u/p' "$0" | sed '$d; s/^# \{0,1\}//'; exit 0 ;;
+	*) break ;;
+	esac
+done
+if [ -n "$against" ] && [ ! -x "$against/loader/icpguard-loader" ]; then
+	echo "bench: no $against/loader/icpguard-loader (build the baseline first)" >&2
+	exit 2
+fi
 N=${1:-10000000}
 top_srcdir=${top_srcdir:-$(cd "$(dirname "$0")/.." && pwd)}
 top_builddir=${top_builddir:-$top_srcdir}
@@ -47,7 +66,8 @@ run_sampled() {
 	wait $_pid
 	_rc=$?
 	_t1=$(date +%s%N)
-	echo "  wall $(secs "$_t0" "$_t1") s, peak RSS $_mr KiB (anonymous $_ma KiB, file-backed $_mf KiB)"
+	_wall=$(secs "$_t0" "$_t1")
+	echo "  wall $_wall s, peak RSS $_mr KiB (anonymous $_ma KiB, file-backed $_mf KiB)"
 	return $_rc
 }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN{printf "%.1f", (b-a)/1e9}'; }
@@ -84,6 +104,35 @@ fi
 	echo "feed: filings $url pub"
 } >"$W/loader.conf"
 sync
+if [ -n "$against" ]; then
+	cp "$against/loader/icpguard-loader" "$W/bin/baseline-loader"
+	# pull LOADER LABEL: one full pull into an empty state; prints the
+	# loader's own publish line and appends the wall seconds to $W/LABEL
+	pull() {
+		rm -rf "$W/state" "$W/live"
+		mkdir -p "$W/state" "$W/live"
+		sync
+		echo "$2:"
+		run_sampled "$W/once.log" ${IG_LOADER_WRAP:-} "$1" -c "$W/loader.conf" --once ||
+			{ echo "bench: loader failed"; cat "$W/once.log"; exit 1; }
+		sed -n 's/.*feed \(filings\): serial \([0-9]*\) applied from [^ ]*: .*(\(.*\))$/  \1: \3/p; s/.*published [^:]*: \(snapshot .*\)/  \1/p' "$W/once.log"
+		echo "$_wall" >>"$W/$2"
+	}
+	median() { sort -n "$1" | awk '{ v[NR] = $1 } END { m = int((NR + 1) / 2); print (NR % 2) ? v[m] : (v[m] + v[m + 1]) / 2 }'; }
+	r=1
+	while [ $r -le "$rounds" ]; do
+		echo "round $r of $rounds"
+		pull "$W/bin/baseline-loader" baseline
+		pull "$LOADER" this
+		r=$((r + 1))
+	done
+	b=$(median "$W/baseline") t=$(median "$W/this")
+	echo "full pull of $N filings, median of $rounds: baseline ($against) $b s, this tree $t s, ratio $(awk -v a="$t" -v b="$b" 'BEGIN { printf "%.2f", a / b }')"
+	t_cleanup
+	rm -rf "$W"
+	trap - EXIT
+	exit 0
+fi
 echo "icpguard-loader --once, full feed over $url:"
 run_sampled "$W/once.log" ${IG_LOADER_WRAP:-} "$LOADER" -c "$W/loader.conf" --once ||
 	{ echo "bench: loader failed"; cat "$W/once.log"; exit 1; }

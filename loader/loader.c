@@ -470,10 +470,16 @@ publish(struct loader* L)
 			(unsigned long long)pr.records, pr.seconds);
 	else
 		snprintf(L->publish_msg, sizeof(L->publish_msg), "published "
-			"%s: snapshot %s, %llu records, %.3f s%s%.300s",
+			"%s: snapshot %s, %llu records, %.3f s (state to "
+			"snapshot %.1f, changes %.1f, suffix list %.1f, content "
+			"hash %.1f, commit "
+			"%.1f, name index %.1f, sync %.1f, seal %.1f)%s%.300s",
 			L->cfg.snapshot, pr.info.ident,
-			(unsigned long long)pr.records, pr.seconds,
-			pr.fold[0] ? "; not a delta: " : "", pr.fold);
+			(unsigned long long)pr.records, pr.seconds, pr.copy_s,
+			pr.diff_s, pr.times.prepare, pr.times.hash,
+			pr.times.commit, pr.times.index, pr.times.sync,
+			pr.times.seal, pr.fold[0] ? "; not a delta: " : "",
+			pr.fold);
 	loader_log(L, LOG_NOTICE, "%s", L->publish_msg);
 }
 

@@ -478,10 +478,13 @@ loader_publish(struct loader_state* st, const struct loader_cfg* cfg,
 		ig_snapshot_unref(prev);
 		return 0;
 	}
+	ig_writer_set_times(w, &out->times);
 	ok = state_write_snapshot(st, w, &out->records, err, errlen) &&
 		write_exemptions(cfg, w, err, errlen);
 	if(ok && !(ok = ig_writer_meta(w, "source", "icpguard-loader")))
 		snprintf(err, errlen, "%s", ig_writer_error(w));
+	publish_time(&t0, out);
+	out->copy_s = out->seconds;
 	if(ok) {
 		ok = prev ? ig_writer_diff(w, prev) :
 			ig_writer_meta(w, "changed_all", "1");
@@ -492,6 +495,8 @@ loader_publish(struct loader_state* st, const struct loader_cfg* cfg,
 		ig_writer_abort(w);
 		return 0;
 	}
+	publish_time(&t0, out);
+	out->diff_s = out->seconds - out->copy_s;
 	if(!ig_writer_publish(w, serial, &out->info, err, errlen))
 		return 0;
 	if(!make_live(cfg, path, err, errlen)) {

@@ -32,6 +32,11 @@ struct publish_result {
 	int delta;
 	/** a whole snapshot though delta-snapshot is set: why ("" none) */
 	char fold[256];
+	/** a whole snapshot: seconds reading the state and writing the
+	 * records, and comparing with the snapshot in force */
+	double copy_s, diff_s;
+	/** a whole snapshot: the writer's phases */
+	struct ig_publish_times times;
 };
 
 /**
