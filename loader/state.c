@@ -11,6 +11,7 @@
 #include <jansson.h>
 #include <lmdb.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -548,26 +549,48 @@ struct checked {
 	struct ig_reject rj;
 };
 
-/** a share of a batch for one thread */
+/** a batch being checked: a helper thread and the thread that stores
+ * take chunks of it until none is left */
 struct check_job {
 	/** records */
 	struct checked* v;
-	/** range */
-	size_t from, to;
+	/** how many */
+	size_t n;
+	/** the first record no thread has taken yet */
+	atomic_size_t next;
 	/** the feed's kind and the filable TLDs (read only) */
 	Icpguard__Feed__Kind kind;
 	/** TLDs */
 	const struct ig_tldset* tlds;
 };
 
-/** check the records of a job: decode, record checks, key; no state is
- * touched, so two jobs run at once */
-static void*
-check_records(void* arg)
+/** read up to max records of the feed into v; @return how many */
+static size_t
+read_batch(struct ig_feed_reader* rd, struct checked* v, size_t max)
 {
-	struct check_job* j = arg;
+	size_t n = 0;
+	unsigned field;
+	const uint8_t* d;
+	size_t dl;
+	while(n < max && ig_feed_next(rd, &field, &d, &dl)) {
+		v[n].field = field;
+		v[n].d = d;
+		v[n].dl = dl;
+		n++;
+	}
+	return n;
+}
+
+/** records a thread takes at a time */
+#define CHECK_CHUNK 256
+
+/** check records from..to-1: decode, record checks, key; no state is
+ * touched, so two threads do it at once */
+static void
+check_range(struct check_job* j, size_t from, size_t to)
+{
 	size_t i;
-	for(i = j->from; i < j->to; i++) {
+	for(i = from; i < to; i++) {
 		struct checked* c = &j->v[i];
 		ProtobufCMessage* m;
 		const char* kt;
@@ -599,26 +622,54 @@ check_records(void* arg)
 		protobuf_c_message_free_unpacked(m, NULL);
 		c->status = 0;
 	}
+}
+
+/** take chunks of a job until it is all taken (a thread's start) */
+static void*
+check_chunks(void* arg)
+{
+	struct check_job* j = arg;
+	for(;;) {
+		size_t from = atomic_fetch_add(&j->next, CHECK_CHUNK);
+		if(from >= j->n) break;
+		check_range(j, from, from + CHECK_CHUNK < j->n ?
+			from + CHECK_CHUNK : j->n);
+	}
 	return NULL;
 }
 
-/** check a batch, the second half in a thread of its own when it pays */
+/** a batch's check, begun: a helper thread takes chunks of it while the
+ * caller stores the previous batch, then the caller takes the rest
+ * (check_end); two cores stay busy through the whole feed */
+struct check_run {
+	/** the job */
+	struct check_job job;
+	/** the helper, when it started */
+	pthread_t helper;
+	int helper_on;
+};
+
+/** begin checking v[0..n-1] with a helper thread (if one starts) */
 static void
-check_batch(struct checked* v, size_t n, Icpguard__Feed__Kind kind,
-	const struct ig_tldset* tlds)
+check_begin(struct check_run* r, struct checked* v, size_t n,
+	Icpguard__Feed__Kind kind, const struct ig_tldset* tlds)
 {
-	struct check_job a = { v, 0, n, kind, tlds }, b = a;
-	pthread_t t;
-	if(n >= 1024) {
-		a.to = b.from = n / 2;
-		if(pthread_create(&t, NULL, check_records, &b) == 0) {
-			check_records(&a);
-			pthread_join(t, NULL);
-			return;
-		}
-		a.to = n;
-	}
-	check_records(&a);
+	r->job.v = v;
+	r->job.n = n;
+	atomic_init(&r->job.next, 0);
+	r->job.kind = kind;
+	r->job.tlds = tlds;
+	r->helper_on = n >= 2 * CHECK_CHUNK &&
+		pthread_create(&r->helper, NULL, check_chunks, &r->job) == 0;
+}
+
+/** finish the check: take what is left, wait for the helper */
+static void
+check_end(struct check_run* r)
+{
+	check_chunks(&r->job);
+	if(r->helper_on) pthread_join(r->helper, NULL);
+	r->helper_on = 0;
 }
 
 int
@@ -638,7 +689,9 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 	MDB_txn* txn = NULL;
 	FILE* q = NULL;
 	int first, ndb, i, ok = 0, delta, appendable[DB_N];
-	struct checked* batch = NULL;
+	struct checked* batch = NULL, *cur;
+	struct check_run run = { .helper_on = 0 };
+	size_t nb;
 	unsigned field;
 	const uint8_t* d;
 	size_t dl;
@@ -761,29 +814,28 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 		snprintf(qtmp, sizeof(qtmp), "%s.tmp", o->quarantine);
 		q = fopen(qtmp, "w");
 	}
-	if(!(batch = malloc(CHECK_BATCH * sizeof(*batch)))) {
+	if(!(batch = malloc(2 * CHECK_BATCH * sizeof(*batch)))) {
 		refuse(res, "io", "out of memory");
 		goto done;
 	}
 	/* records are read and checked a batch at a time (two threads),
-	 * then stored, removed or quarantined in file order */
-	for(;;) {
-		size_t nb = 0, bi;
-		while(nb < CHECK_BATCH && ig_feed_next(&rd, &field, &d, &dl)) {
-			batch[nb].field = field;
-			batch[nb].d = d;
-			batch[nb].dl = dl;
-			nb++;
-		}
-		if(nb == 0) break;
-		check_batch(batch, nb, kind, &tlds);
+	 * then stored, removed or quarantined in file order; the next batch
+	 * is checked by a helper thread while this one is stored */
+	nb = read_batch(&rd, batch, CHECK_BATCH);
+	check_begin(&run, batch, nb, kind, &tlds);
+	check_end(&run);
+	for(cur = batch; nb > 0; ) {
+		struct checked* next = cur == batch ? batch + CHECK_BATCH :
+			batch;
+		size_t nnext = read_batch(&rd, next, CHECK_BATCH), bi;
+		check_begin(&run, next, nnext, kind, &tlds);
 		for(bi = 0; bi < nb; bi++) {
 			uint8_t key[IG_FEED_KEY_MAX];
 			size_t kl;
 			struct ig_reject rj;
 			MDB_val k, v;
 			int dup, db;
-			struct checked* c = &batch[bi];
+			struct checked* c = &cur[bi];
 			field = c->field;
 			d = c->d;
 			dl = c->dl;
@@ -849,6 +901,9 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 			quarantine(q, feed, rd.serial, o->origin, pos, NULL,
 				&rj);
 		}
+		check_end(&run);
+		cur = next;
+		nb = nnext;
 	}
 	res->after = kind_count(s, txn, kind);
 	/* 5. whole-feed checks */
@@ -882,6 +937,9 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 	if(res->loaded + res->removed >= 100000) env_renew(s);
 	ok = 1;
 done:
+	/* a refusal while the next batch was being checked: the helper
+	 * still reads the batch and the feed's map */
+	if(run.helper_on) check_end(&run);
 	if(txn) mdb_txn_abort(txn);
 	if(q) {
 		fclose(q);
@@ -1080,6 +1138,133 @@ state_prune_changes(struct loader_state* s, uint64_t filings,
 	return mdb_txn_commit(txn) == 0;
 }
 
+/** filings read from the state and decoded, waiting to be written */
+struct copy_batch {
+	/** how many */
+	size_t n;
+	/** the names (wire) and their decoded records */
+	uint8_t (*wire)[IG_NAME_MAX];
+	ProtobufCMessage** m;
+	/** the cursor over the state's filings (shared by both batches,
+	 * used by one thread at a time) */
+	MDB_cursor* c;
+	/** 1 before the first read */
+	int* first;
+	/** the cursor's last code: MDB_NOTFOUND at the end */
+	int rc;
+};
+
+/** filings a batch holds */
+#define COPY_BATCH 4096
+
+/** free the records of a batch */
+static void
+copy_batch_clear(struct copy_batch* b)
+{
+	size_t i;
+	for(i = 0; i < b->n; i++)
+		protobuf_c_message_free_unpacked(b->m[i], NULL);
+	b->n = 0;
+}
+
+/** fill a batch from the cursor (a thread's start) */
+static void*
+copy_batch_fill(void* arg)
+{
+	struct copy_batch* b = arg;
+	MDB_val k, v;
+	copy_batch_clear(b);
+	while(b->n < COPY_BATCH) {
+		ProtobufCMessage* m;
+		b->rc = mdb_cursor_get(b->c, &k, &v, *b->first ? MDB_FIRST :
+			MDB_NEXT);
+		*b->first = 0;
+		if(b->rc != 0) break;
+		/* stored records were checked when stored: one that does not
+		 * decode now is left out, as everywhere */
+		if(!(m = unpack((unsigned)DB_FILING + 10, &v)))
+			continue;
+		key_to_wire(k.mv_data, k.mv_size, b->wire[b->n]);
+		b->m[b->n++] = m;
+	}
+	return NULL;
+}
+
+/**
+ * The state's filings into the writer, in key order (the writer
+ * appends): a helper thread reads and decodes the next batch while this
+ * one is written, so the two halves of the copy share the two cores.
+ */
+static int
+copy_filings(struct loader_state* s, MDB_txn* txn, struct ig_writer* w,
+	uint64_t* n, char* err, size_t errlen)
+{
+	struct copy_batch b[2];
+	int cur = 0, first = 1, ok = 0, i;
+	uint64_t mark = *n / 1000000;
+	memset(b, 0, sizeof(b));
+	if(mdb_cursor_open(txn, s->dbi[DB_FILING], &b[0].c) != 0) {
+		snprintf(err, errlen, "state: cannot read");
+		return 0;
+	}
+	for(i = 0; i < 2; i++) {
+		b[i].c = b[0].c;
+		b[i].first = &first;
+		b[i].wire = malloc(COPY_BATCH * sizeof(*b[i].wire));
+		b[i].m = malloc(COPY_BATCH * sizeof(*b[i].m));
+		if(!b[i].wire || !b[i].m) {
+			snprintf(err, errlen, "out of memory");
+			goto done;
+		}
+	}
+	ig_writer_set_sorted(w, 1);
+	copy_batch_fill(&b[0]);
+	while(b[cur].n > 0) {
+		struct copy_batch* next = &b[cur ^ 1];
+		pthread_t t;
+		int helper = b[cur].rc == 0 &&
+			pthread_create(&t, NULL, copy_batch_fill, next) == 0;
+		size_t j;
+		int good = 1;
+		for(j = 0; j < b[cur].n && good; j++)
+			good = write_filing(w, b[cur].wire[j], b[cur].m[j]);
+		if(helper) pthread_join(t, NULL);
+		else if(b[cur].rc == 0) copy_batch_fill(next);
+		else {
+			/* the end (or a read error): the next batch is empty
+			 * and carries the code */
+			copy_batch_clear(next);
+			next->rc = b[cur].rc;
+		}
+		if(!good) {
+			snprintf(err, errlen, "%s", ig_writer_error(w));
+			goto done;
+		}
+		*n += b[cur].n;
+		if(*n / 1000000 != mark) {
+			mark = *n / 1000000;
+			drop_map(s);
+			ig_writer_release(w);
+		}
+		cur ^= 1;
+	}
+	if(b[cur].rc != MDB_NOTFOUND) {
+		snprintf(err, errlen, "state: cannot read the filings: %s",
+			mdb_strerror(b[cur].rc));
+		goto done;
+	}
+	ok = 1;
+done:
+	ig_writer_set_sorted(w, 0);
+	for(i = 0; i < 2; i++) {
+		if(b[i].m) copy_batch_clear(&b[i]);
+		free(b[i].wire);
+		free(b[i].m);
+	}
+	mdb_cursor_close(b[0].c);
+	return ok;
+}
+
 int
 state_write_snapshot(struct loader_state* s, struct ig_writer* w,
 	uint64_t* counts, char* err, size_t errlen)
@@ -1105,8 +1290,12 @@ state_write_snapshot(struct loader_state* s, struct ig_writer* w,
 	for(db = 0; db < 6; db++) {
 		int d = order[db];
 		unsigned field = (unsigned)d + 10;
+		if(d == DB_FILING) {
+			if(!copy_filings(s, txn, w, &n, err, errlen))
+				goto fail;
+			continue;
+		}
 		if(mdb_cursor_open(txn, s->dbi[d], &c) != 0) goto fail_db;
-		ig_writer_set_sorted(w, d == DB_FILING);
 		for(rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 			uint8_t wire[IG_NAME_MAX];
@@ -1124,9 +1313,7 @@ state_write_snapshot(struct loader_state* s, struct ig_writer* w,
 				continue;
 			}
 			if(!(m = unpack(field, &v))) continue;
-			if(d == DB_FILING) {
-				good = write_filing(w, wire, m);
-			} else if(d == DB_BLACKLIST) {
+			if(d == DB_BLACKLIST) {
 				good = write_blacklist(w, wire, m);
 			} else if(d == DB_REGDOMAIN) {
 				Icpguard__Feed__RegDomain* r = (void*)m;
