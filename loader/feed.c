@@ -434,6 +434,35 @@ feed_drop(struct ig_feed_reader* r, size_t pos)
 	r->dropped = upto;
 }
 
+#ifndef MADV_POPULATE_READ
+#define MADV_POPULATE_READ 22
+#endif
+/** map the file's pages in this far ahead of the cursor, in one call */
+#define FEED_AHEAD_STEP ((size_t)32 << 20)
+
+/**
+ * Map in the pages ahead of pos before the walk touches them: one call
+ * for 32 MiB instead of a page fault every 64 KiB (a fault is dear on a
+ * virtual machine: the record walk spent a twentieth of a full pull on
+ * them).  The pages are in the page cache (the download wrote them).
+ */
+static void
+feed_ahead(struct ig_feed_reader* r, size_t pos)
+{
+	size_t n;
+	if(r->ready == (size_t)-1 || pos + FEED_AHEAD_STEP / 2 < r->ready ||
+		r->ready >= r->len)
+		return;
+	if(r->ready < (pos & ~(size_t)4095)) r->ready = pos & ~(size_t)4095;
+	n = r->len - r->ready < FEED_AHEAD_STEP ? r->len - r->ready :
+		FEED_AHEAD_STEP;
+	if(madvise((void*)(r->p + r->ready), n, MADV_POPULATE_READ) != 0) {
+		r->ready = (size_t)-1; /* faults as before */
+		return;
+	}
+	r->ready += n;
+}
+
 int
 ig_feed_open(struct ig_feed_reader* r, const char* path, const char** code,
 	char* err, size_t errlen)
@@ -469,6 +498,7 @@ ig_feed_open(struct ig_feed_reader* r, const char* path, const char** code,
 	while((rc = next_field(r->p, r->len, &pos, &field, &v, &d, &dl)) > 0) {
 		if(pos - r->dropped >= 2 * FEED_DROP_STEP)
 			feed_drop(r, pos);
+		feed_ahead(r, pos);
 		switch(field) {
 		case 1: r->version = (uint32_t)v; break;
 		case 2: r->kind = (Icpguard__Feed__Kind)v; break;
@@ -491,6 +521,7 @@ ig_feed_open(struct ig_feed_reader* r, const char* path, const char** code,
 	 * them again in order */
 	if(r->len > 0) madvise((void*)r->p, r->len, MADV_DONTNEED);
 	r->dropped = 0;
+	if(r->ready != (size_t)-1) r->ready = 0;
 	if(r->version != 1 || r->kind == 0 || r->serial == 0) {
 		snprintf(err, errlen, "%s: not an icpguard feed (version %u, "
 			"kind %d, serial %llu)", path, r->version, (int)r->kind,
@@ -509,6 +540,7 @@ ig_feed_next(struct ig_feed_reader* r, unsigned* field,
 	uint64_t v;
 	if(r->pos - r->dropped >= 2 * FEED_DROP_STEP)
 		feed_drop(r, r->pos);
+	feed_ahead(r, r->pos);
 	while(next_field(r->p, r->len, &r->pos, field, &v, data, len) > 0) {
 		if((*field >= 10 && *field <= 15) || *field == 20 ||
 			*field == 21)

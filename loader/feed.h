@@ -153,6 +153,9 @@ struct ig_feed_reader {
 	uint64_t nrecords, nremoved;
 	/** bytes before this offset were given back to the kernel */
 	size_t dropped;
+	/** bytes mapped in ahead of the cursor so far (feed_ahead); -1
+	 * when the kernel cannot (before Linux 5.14) */
+	size_t ready;
 };
 
 /**
