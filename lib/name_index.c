@@ -15,6 +15,7 @@
 #include "lib/name_index.h"
 #include <endian.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 /** a slot of the table */
@@ -266,6 +267,9 @@ struct build {
 	size_t sb[MAX_LABELS];
 	uint64_t ss[MAX_LABELS];
 	int sp[MAX_LABELS];
+	/** more nodes than the table was sized for came (a wrong count):
+	 * the rest were left out, the build fails */
+	int overflow;
 	/** the batch: a key's nodes go in whole, after BATCH - 1 others */
 	struct pending batch[BATCH + MAX_LABELS];
 	int nb;
@@ -306,6 +310,11 @@ build_put(struct build* b, const uint8_t* key, size_t len, uint64_t val,
 	struct pending* p;
 	b->entries++;
 	if(!b->slots) return -1;
+	/* a slot always stays empty, so that every probe ends */
+	if(b->entries >= b->mask) {
+		b->overflow = 1;
+		return -1;
+	}
 	p = &b->batch[b->nb];
 	p->h = key_hash(b->seed, key, len);
 	__builtin_prefetch(&b->slots[p->h & b->mask], 1);
@@ -326,10 +335,13 @@ build_key(struct build* b, const MDB_val* k, const MDB_val* v)
 	/* not a name key (or longer than the slot's 8-bit length): left to
 	 * the B-tree; the writer makes none */
 	if(n == 0 || k->mv_size > 255) return 1;
-	if(key < b->base || (size_t)(key - b->base) + k->mv_size > b->maplen ||
+	/* (a count needs no map: its keys may lie in a transaction's own
+	 * pages, ig_name_index_count_key) */
+	if(b->slots && (key < b->base || (size_t)(key - b->base) + k->mv_size >
+		b->maplen ||
 		(const uint8_t*)v->mv_data < b->base ||
 		(size_t)((const uint8_t*)v->mv_data - b->base) + v->mv_size >
-		b->maplen)
+		b->maplen))
 		return 0; /* not in the map: cannot index */
 	/* the ancestors shared with the previous key stay on the chain */
 	lim = b->prevlen < k->mv_size ? b->prevlen : k->mv_size;
@@ -353,6 +365,37 @@ build_key(struct build* b, const MDB_val* k, const MDB_val* v)
 	b->prev = key;
 	b->prevlen = k->mv_size;
 	return 1;
+}
+
+struct ig_index_count {
+	/** a build without a table: counts */
+	struct build b;
+};
+
+struct ig_index_count*
+ig_name_index_count_new(void)
+{
+	return calloc(1, sizeof(struct ig_index_count));
+}
+
+void
+ig_name_index_count_key(struct ig_index_count* c, const uint8_t* key,
+	size_t len)
+{
+	MDB_val k, v;
+	k.mv_data = (void*)key;
+	k.mv_size = len;
+	v.mv_data = NULL;
+	v.mv_size = 0;
+	(void)build_key(&c->b, &k, &v);
+}
+
+uint64_t
+ig_name_index_count_done(struct ig_index_count* c)
+{
+	uint64_t n = c ? c->b.entries : 0;
+	free(c);
+	return n;
 }
 
 /** one pass over the name database */
@@ -395,8 +438,8 @@ build_pass(struct build* b, MDB_env* env, MDB_txn* txn, MDB_dbi name,
 
 int
 ig_name_index_build(MDB_env* env, MDB_txn* txn, MDB_dbi name,
-	MDB_dbi idx, uint64_t seed, void (*release)(MDB_env*), char* err,
-	size_t errlen)
+	MDB_dbi idx, uint64_t seed, uint64_t entries,
+	void (*release)(MDB_env*), char* err, size_t errlen)
 {
 	struct build b;
 	struct index_head head;
@@ -408,9 +451,14 @@ ig_name_index_build(MDB_env* env, MDB_txn* txn, MDB_dbi name,
 	if(!map_find(txn, name, &first, &anchor, &b.base, &b.maplen))
 		return 1; /* no names: no index (the walk uses the B-tree) */
 	b.seed = seed;
-	/* count, then size the table for a load of at most 2/3 */
-	if(!build_pass(&b, env, txn, name, release, err, errlen)) return 0;
-	while(nslots < b.entries + b.entries / 2) nslots <<= 1;
+	/* count (unless the caller did, walking the same keys), then size
+	 * the table for a load of at most 2/3 */
+	if(!entries) {
+		if(!build_pass(&b, env, txn, name, release, err, errlen))
+			return 0;
+		entries = b.entries;
+	}
+	while(nslots < entries + entries / 2) nslots <<= 1;
 	k.mv_data = (void*)IG_INDEX_KEY;
 	k.mv_size = strlen(IG_INDEX_KEY);
 	v.mv_size = sizeof(head) + nslots * sizeof(struct ig_index_slot);
@@ -422,6 +470,12 @@ ig_name_index_build(MDB_env* env, MDB_txn* txn, MDB_dbi name,
 	b.slots = (struct ig_index_slot*)((uint8_t*)v.mv_data + sizeof(head));
 	b.mask = nslots - 1;
 	if(!build_pass(&b, env, txn, name, release, err, errlen)) return 0;
+	if(b.overflow || b.entries != entries) {
+		snprintf(err, errlen, "index: %llu names counted, %llu found",
+			(unsigned long long)entries,
+			(unsigned long long)b.entries);
+		return 0;
+	}
 	memset(&head, 0, sizeof(head));
 	memcpy(head.magic, index_magic, sizeof(head.magic));
 	head.anchor = anchor;

@@ -685,9 +685,11 @@ ig_writer_release(struct ig_writer* w)
 /** release the maps every this many records read */
 #define RELEASE_EVERY 1000000
 
-/** SHA-256 over every record of every database but meta, in key order */
+/** SHA-256 over every record of every database but meta, in key order;
+ * the walk of the name database also counts the nodes of its index
+ * (*index_entries: the index build then needs no walk of its own) */
 static int
-content_hash(struct ig_writer* w, char* hex)
+content_hash(struct ig_writer* w, char* hex, uint64_t* index_entries)
 {
 	EVP_MD_CTX* md = EVP_MD_CTX_new();
 	unsigned char dig[32];
@@ -703,14 +705,18 @@ content_hash(struct ig_writer* w, char* hex)
 		MDB_cursor* c;
 		MDB_val k, v;
 		uint8_t tag = (uint8_t)i;
+		struct ig_index_count* cnt;
 		if((rc = mdb_cursor_open(w->txn, w->dbi[i], &c)) != 0) {
 			EVP_MD_CTX_free(md);
 			return lmdb_fail(w, "hash", rc);
 		}
+		cnt = i == IG_DB_NAME ? ig_name_index_count_new() : NULL;
 		rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
 		while(rc == 0) {
 			uint32_t kl = (uint32_t)k.mv_size;
 			uint32_t vl = (uint32_t)v.mv_size;
+			if(cnt) ig_name_index_count_key(cnt, k.mv_data,
+				k.mv_size);
 			EVP_DigestUpdate(md, &tag, 1);
 			EVP_DigestUpdate(md, &kl, 4);
 			EVP_DigestUpdate(md, k.mv_data, k.mv_size);
@@ -720,6 +726,9 @@ content_hash(struct ig_writer* w, char* hex)
 			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 		}
 		mdb_cursor_close(c);
+		/* out of memory for the count: the build counts itself */
+		if(i == IG_DB_NAME) *index_entries =
+			ig_name_index_count_done(cnt);
 	}
 	EVP_DigestFinal_ex(md, dig, &dl);
 	EVP_MD_CTX_free(md);
@@ -733,7 +742,7 @@ content_hash(struct ig_writer* w, char* hex)
  * the records are committed, so their pages no longer move
  * (lib/name_index.h) */
 static int
-index_add(struct ig_writer* w, const char* hex)
+index_add(struct ig_writer* w, const char* hex, uint64_t entries)
 {
 	MDB_dbi idx;
 	char sd[17];
@@ -750,7 +759,7 @@ index_add(struct ig_writer* w, const char* hex)
 		return lmdb_fail(w, "index", rc);
 	}
 	if(!ig_name_index_build(w->env, w->txn, w->dbi[IG_DB_NAME], idx, seed,
-		release_map, w->err, sizeof(w->err))) {
+		entries, release_map, w->err, sizeof(w->err))) {
 		mdb_txn_abort(w->txn);
 		w->txn = NULL;
 		return 0;
@@ -784,6 +793,7 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 	time_t now = time(NULL);
 	struct ig_publish_times tm;
 	struct timespec t0;
+	uint64_t index_entries = 0;
 	memset(&tm, 0, sizeof(tm));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if(!psl_add(w) || !ranges_check(w)) goto fail;
@@ -795,7 +805,7 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 		if(!ig_writer_meta(w, key, buf)) goto fail;
 	}
 	tm.prepare = lap(&t0);
-	if(!content_hash(w, hex)) goto fail;
+	if(!content_hash(w, hex, &index_entries)) goto fail;
 	tm.hash = lap(&t0);
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)serial);
 	if(!ig_writer_meta(w, "serial", buf) ||
@@ -810,7 +820,7 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 		goto fail;
 	}
 	tm.commit = lap(&t0);
-	if(!index_add(w, hex)) goto fail;
+	if(!index_add(w, hex, index_entries)) goto fail;
 	tm.index = lap(&t0);
 	if(!w->nosync && (rc = mdb_env_sync(w->env, 1)) != 0) {
 		lmdb_fail(w, "sync", rc);

@@ -24,6 +24,8 @@
 #include <time.h>
 #include <unistd.h>
 #include "lib/snapshot.h"
+#include "lib/name_index.h"
+#include <lmdb.h>
 #include "tests/unit/unit_util.h"
 
 /** per-test state: a temporary directory and the snapshot path in it */
@@ -927,6 +929,73 @@ test_index_walk_agrees(void** state)
 	ig_snapshot_unref(s);
 }
 
+/* the index's node count taken beside another walk (the writer's content
+ * hash) sizes the table; a count that is too low fails the build with the
+ * two figures, instead of a table that fills up */
+static void
+test_index_count_given_or_taken(void** state)
+{
+	struct fixture* fx = *state;
+	static const char* names[] = { "a.cn", "x.a.cn", "y.a.cn",
+		"b.com.cn", "c.org", NULL };
+	MDB_env* env;
+	MDB_txn* txn;
+	MDB_dbi name, idx;
+	MDB_cursor* c;
+	MDB_val k, v;
+	struct ig_index_count* cnt;
+	uint64_t entries;
+	char err[256];
+	int i;
+	assert_int_equal(mdb_env_create(&env), 0);
+	assert_int_equal(mdb_env_set_maxdbs(env, 4), 0);
+	assert_int_equal(mdb_env_open(env, fx->path, MDB_NOSUBDIR, 0600), 0);
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "name", MDB_CREATE, &name), 0);
+	for(i = 0; names[i]; i++) {
+		uint8_t key[IG_KEY_MAX];
+		k.mv_size = ut_key(names[i], key);
+		k.mv_data = key;
+		v.mv_data = (void*)"\001";
+		v.mv_size = 1;
+		assert_int_equal(mdb_put(txn, name, &k, &v, 0), 0);
+	}
+	/* counted in the writing transaction, as the content hash does */
+	assert_non_null(cnt = ig_name_index_count_new());
+	assert_int_equal(mdb_cursor_open(txn, name, &c), 0);
+	while(mdb_cursor_get(c, &k, &v, MDB_NEXT) == 0)
+		ig_name_index_count_key(cnt, k.mv_data, k.mv_size);
+	mdb_cursor_close(c);
+	entries = ig_name_index_count_done(cnt);
+	/* the five names, and cn, com.cn, org */
+	assert_int_equal(entries, 8);
+	assert_int_equal(mdb_txn_commit(txn), 0);
+	/* too low a count: refused, and said */
+	assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+	assert_int_equal(mdb_dbi_open(txn, "index", MDB_CREATE, &idx), 0);
+	assert_int_equal(ig_name_index_build(env, txn, name, idx, 7, 2, NULL,
+		err, sizeof(err)), 0);
+	assert_true(ut_contains(err, "2 names counted, 8 found"));
+	mdb_txn_abort(txn);
+	/* the given count and a count of its own build the same table */
+	for(i = 0; i < 2; i++) {
+		struct ig_name_index x;
+		assert_int_equal(mdb_txn_begin(env, NULL, 0, &txn), 0);
+		assert_int_equal(mdb_dbi_open(txn, "index", MDB_CREATE, &idx),
+			0);
+		assert_int_equal(ig_name_index_build(env, txn, name, idx, 7,
+			i == 0 ? entries : 0, NULL, err, sizeof(err)), 1);
+		assert_int_equal(mdb_txn_commit(txn), 0);
+		assert_int_equal(mdb_txn_begin(env, NULL, MDB_RDONLY, &txn), 0);
+		memset(&x, 0, sizeof(x));
+		assert_int_equal(ig_name_index_load(&x, txn, name, err,
+			sizeof(err)), 1);
+		assert_int_equal(x.entries, 8);
+		mdb_txn_abort(txn);
+	}
+	mdb_env_close(env);
+}
+
 static void
 test_index_absent_without_names(void** state)
 {
@@ -1139,6 +1208,7 @@ main(void)
 		T(test_db_names),
 		T(test_index_walk_agrees),
 		T(test_index_absent_without_names),
+		T(test_index_count_given_or_taken),
 		T(test_seal_truncation_and_damage),
 		T(test_open_checked_other_file),
 		T(test_open_memo),
