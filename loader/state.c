@@ -1138,133 +1138,6 @@ state_prune_changes(struct loader_state* s, uint64_t filings,
 	return mdb_txn_commit(txn) == 0;
 }
 
-/** filings read from the state and decoded, waiting to be written */
-struct copy_batch {
-	/** how many */
-	size_t n;
-	/** the names (wire) and their decoded records */
-	uint8_t (*wire)[IG_NAME_MAX];
-	ProtobufCMessage** m;
-	/** the cursor over the state's filings (shared by both batches,
-	 * used by one thread at a time) */
-	MDB_cursor* c;
-	/** 1 before the first read */
-	int* first;
-	/** the cursor's last code: MDB_NOTFOUND at the end */
-	int rc;
-};
-
-/** filings a batch holds */
-#define COPY_BATCH 4096
-
-/** free the records of a batch */
-static void
-copy_batch_clear(struct copy_batch* b)
-{
-	size_t i;
-	for(i = 0; i < b->n; i++)
-		protobuf_c_message_free_unpacked(b->m[i], NULL);
-	b->n = 0;
-}
-
-/** fill a batch from the cursor (a thread's start) */
-static void*
-copy_batch_fill(void* arg)
-{
-	struct copy_batch* b = arg;
-	MDB_val k, v;
-	copy_batch_clear(b);
-	while(b->n < COPY_BATCH) {
-		ProtobufCMessage* m;
-		b->rc = mdb_cursor_get(b->c, &k, &v, *b->first ? MDB_FIRST :
-			MDB_NEXT);
-		*b->first = 0;
-		if(b->rc != 0) break;
-		/* stored records were checked when stored: one that does not
-		 * decode now is left out, as everywhere */
-		if(!(m = unpack((unsigned)DB_FILING + 10, &v)))
-			continue;
-		key_to_wire(k.mv_data, k.mv_size, b->wire[b->n]);
-		b->m[b->n++] = m;
-	}
-	return NULL;
-}
-
-/**
- * The state's filings into the writer, in key order (the writer
- * appends): a helper thread reads and decodes the next batch while this
- * one is written, so the two halves of the copy share the two cores.
- */
-static int
-copy_filings(struct loader_state* s, MDB_txn* txn, struct ig_writer* w,
-	uint64_t* n, char* err, size_t errlen)
-{
-	struct copy_batch b[2];
-	int cur = 0, first = 1, ok = 0, i;
-	uint64_t mark = *n / 1000000;
-	memset(b, 0, sizeof(b));
-	if(mdb_cursor_open(txn, s->dbi[DB_FILING], &b[0].c) != 0) {
-		snprintf(err, errlen, "state: cannot read");
-		return 0;
-	}
-	for(i = 0; i < 2; i++) {
-		b[i].c = b[0].c;
-		b[i].first = &first;
-		b[i].wire = malloc(COPY_BATCH * sizeof(*b[i].wire));
-		b[i].m = malloc(COPY_BATCH * sizeof(*b[i].m));
-		if(!b[i].wire || !b[i].m) {
-			snprintf(err, errlen, "out of memory");
-			goto done;
-		}
-	}
-	ig_writer_set_sorted(w, 1);
-	copy_batch_fill(&b[0]);
-	while(b[cur].n > 0) {
-		struct copy_batch* next = &b[cur ^ 1];
-		pthread_t t;
-		int helper = b[cur].rc == 0 &&
-			pthread_create(&t, NULL, copy_batch_fill, next) == 0;
-		size_t j;
-		int good = 1;
-		for(j = 0; j < b[cur].n && good; j++)
-			good = write_filing(w, b[cur].wire[j], b[cur].m[j]);
-		if(helper) pthread_join(t, NULL);
-		else if(b[cur].rc == 0) copy_batch_fill(next);
-		else {
-			/* the end (or a read error): the next batch is empty
-			 * and carries the code */
-			copy_batch_clear(next);
-			next->rc = b[cur].rc;
-		}
-		if(!good) {
-			snprintf(err, errlen, "%s", ig_writer_error(w));
-			goto done;
-		}
-		*n += b[cur].n;
-		if(*n / 1000000 != mark) {
-			mark = *n / 1000000;
-			drop_map(s);
-			ig_writer_release(w);
-		}
-		cur ^= 1;
-	}
-	if(b[cur].rc != MDB_NOTFOUND) {
-		snprintf(err, errlen, "state: cannot read the filings: %s",
-			mdb_strerror(b[cur].rc));
-		goto done;
-	}
-	ok = 1;
-done:
-	ig_writer_set_sorted(w, 0);
-	for(i = 0; i < 2; i++) {
-		if(b[i].m) copy_batch_clear(&b[i]);
-		free(b[i].wire);
-		free(b[i].m);
-	}
-	mdb_cursor_close(b[0].c);
-	return ok;
-}
-
 int
 state_write_snapshot(struct loader_state* s, struct ig_writer* w,
 	uint64_t* counts, char* err, size_t errlen)
@@ -1290,12 +1163,8 @@ state_write_snapshot(struct loader_state* s, struct ig_writer* w,
 	for(db = 0; db < 6; db++) {
 		int d = order[db];
 		unsigned field = (unsigned)d + 10;
-		if(d == DB_FILING) {
-			if(!copy_filings(s, txn, w, &n, err, errlen))
-				goto fail;
-			continue;
-		}
 		if(mdb_cursor_open(txn, s->dbi[d], &c) != 0) goto fail_db;
+		ig_writer_set_sorted(w, d == DB_FILING);
 		for(rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;
 			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT)) {
 			uint8_t wire[IG_NAME_MAX];
@@ -1313,7 +1182,9 @@ state_write_snapshot(struct loader_state* s, struct ig_writer* w,
 				continue;
 			}
 			if(!(m = unpack(field, &v))) continue;
-			if(d == DB_BLACKLIST) {
+			if(d == DB_FILING) {
+				good = write_filing(w, wire, m);
+			} else if(d == DB_BLACKLIST) {
 				good = write_blacklist(w, wire, m);
 			} else if(d == DB_REGDOMAIN) {
 				Icpguard__Feed__RegDomain* r = (void*)m;
@@ -1369,6 +1240,12 @@ state_write_snapshot(struct loader_state* s, struct ig_writer* w,
 				drop_map(s);
 				ig_writer_release(w);
 			}
+		}
+		/* the end of the database, or a read error: not the same */
+		if(rc != MDB_NOTFOUND) {
+			snprintf(err, errlen, "state: cannot read %s: %s",
+				db_names[d], mdb_strerror(rc));
+			goto fail;
 		}
 		mdb_cursor_close(c);
 		c = NULL;
