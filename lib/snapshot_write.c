@@ -12,6 +12,7 @@
 #include "lib/limits.h"
 #include "lib/name_index.h"
 #include "lib/record.h"
+#include "lib/timefmt.h"
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
@@ -159,19 +160,6 @@ ig_writer_set_times(struct ig_writer* w, struct ig_publish_times* t)
 {
 	w->times = t;
 	if(t) memset(t, 0, sizeof(*t));
-}
-
-/** seconds since *t0, and *t0 moved to now */
-static double
-lap(struct timespec* t0)
-{
-	struct timespec t1;
-	double s;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	s = (double)(t1.tv_sec - t0->tv_sec) +
-		(double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-	*t0 = t1;
-	return s;
 }
 
 const char*
@@ -813,9 +801,9 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 			(unsigned long long)w->count[i]);
 		if(!ig_writer_meta(w, key, buf)) goto fail;
 	}
-	tm.prepare = lap(&t0);
+	tm.prepare = ig_seconds_since(&t0, 1);
 	if(!content_hash(w, hex, &index_entries)) goto fail;
-	tm.hash = lap(&t0);
+	tm.hash = ig_seconds_since(&t0, 1);
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)serial);
 	if(!ig_writer_meta(w, "serial", buf) ||
 		!ig_writer_meta(w, "hash", hex)) goto fail;
@@ -828,9 +816,9 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 		lmdb_fail(w, "commit", rc);
 		goto fail;
 	}
-	tm.commit = lap(&t0);
+	tm.commit = ig_seconds_since(&t0, 1);
 	if(!index_add(w, hex, index_entries)) goto fail;
-	tm.index = lap(&t0);
+	tm.index = ig_seconds_since(&t0, 1);
 	/* the disk writes the file while the seal reads it back from the
 	 * page cache; the fsync after the seal waits for both (one fsync
 	 * makes the whole file durable: nobody reads the temporary before
@@ -839,10 +827,10 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 	if(!w->nosync) start_writeback(w->env);
 	mdb_env_close(w->env);
 	w->env = NULL;
-	tm.sync = lap(&t0);
+	tm.sync = ig_seconds_since(&t0, 1);
 	if(!ig_snapshot_file_seal(w->tmp, w->err, sizeof(w->err)))
 		goto fail;
-	tm.seal = lap(&t0);
+	tm.seal = ig_seconds_since(&t0, 1);
 	if(!w->nosync && !fsync_path(w->tmp, 0)) {
 		snprintf(w->err, sizeof(w->err), "%s: fsync: %s", w->tmp,
 			strerror(errno));
@@ -856,7 +844,7 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 	dcopy = w->nosync ? NULL : strdup(w->path);
 	if(dcopy) fsync_path(dirname(dcopy), 1);
 	free(dcopy);
-	tm.sync += lap(&t0);
+	tm.sync += ig_seconds_since(&t0, 1);
 	if(w->times) *w->times = tm;
 	if(info) {
 		memset(info, 0, sizeof(*info));

@@ -76,3 +76,15 @@ ig_format_time(int64_t t, char* buf, size_t buflen)
 		snprintf(buf, buflen, "?");
 	return buf;
 }
+
+double
+ig_seconds_since(struct timespec* t0, int lap)
+{
+	struct timespec t1;
+	double s;
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	s = (double)(t1.tv_sec - t0->tv_sec) +
+		(double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	if(lap) *t0 = t1;
+	return s;
+}

@@ -10,6 +10,7 @@
 #define ICPGUARD_TIMEFMT_H
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 
 /**
  * Parse a time: unix seconds, "YYYY-MM-DD" (00:00 UTC+8, Beijing time),
@@ -23,5 +24,10 @@ int ig_parse_time(const char* s, int64_t* out);
  * a time that has no such text (near the ends of int64, a year gmtime
  * cannot hold, or a text longer than buf).  Any thread. */
 char* ig_format_time(int64_t t, char* buf, size_t buflen);
+
+/** Seconds on the monotonic clock since *t0 (from clock_gettime with
+ * CLOCK_MONOTONIC); with lap non-zero, *t0 moves to now (the next phase
+ * is timed from here).  Any thread. */
+double ig_seconds_since(struct timespec* t0, int lap);
 
 #endif /* ICPGUARD_TIMEFMT_H */

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "loader/publish.h"
+#include "lib/timefmt.h"
 #include "lib/validate.h"
 #include "tools/source.h"
 #include <dirent.h>
@@ -224,10 +225,8 @@ static struct ig_snapshot_memo delta_verified;
 static void
 publish_time(const struct timespec* t0, struct publish_result* out)
 {
-	struct timespec t1;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	out->seconds = (double)(t1.tv_sec - t0->tv_sec) +
-		(double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+	struct timespec t = *t0;
+	out->seconds = ig_seconds_since(&t, 0);
 }
 
 /** a feed's serial as a snapshot records it (meta source.KIND), 0 none */

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "loader/state.h"
+#include "lib/timefmt.h"
 #include "lib/validate.h"
 #include <errno.h>
 #include <jansson.h>
@@ -697,7 +698,7 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 	size_t dl;
 
 	const char* shown = o->origin ? o->origin : payload;
-	struct timespec t0, t1;
+	struct timespec t0;
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	memset(res, 0, sizeof(*res));
 	memset(&rd, 0, sizeof(rd));
@@ -766,9 +767,7 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 		goto done;
 	}
 	delta = rd.base != 0;
-	clock_gettime(CLOCK_MONOTONIC, &t1);
-	res->verify_s = (double)(t1.tv_sec - t0.tv_sec) +
-		(double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+	res->verify_s = ig_seconds_since(&t0, 0);
 	/* 3. serials */
 	if(!env_ready(s) || mdb_txn_begin(s->env, NULL, 0, &txn) != 0) {
 		refuse(res, "io", "state: cannot begin a transaction");
