@@ -538,6 +538,23 @@ ig_wait_unbound() {
 	return 1
 }
 
+ig_wait_unbound_idle() {
+	# wait (bounded, 5 s) until Unbound has no request in its mesh: the
+	# queries it sends by itself after start (root priming, the addresses
+	# of the root's servers) have all been answered, so an upstream query
+	# counter read now moves only for the queries the test sends; returns 1
+	# (with the stats as diagnostics) when it did not go idle
+	_i=0
+	while [ $_i -lt 50 ]; do
+		_rl=$(ig_uctl stats_noreset 2>/dev/null | sed -n 's/^total\.requestlist\.current\.all=//p')
+		[ "$_rl" = 0 ] && return 0
+		sleep 0.1
+		_i=$((_i + 1))
+	done
+	ig_diag "unbound still has ${_rl:-?} requests in its mesh after 5 s"
+	return 1
+}
+
 ig_start_unbound() {
 	# ig_start_unbound [MODULE_OVERRIDES [SERVER_OVERRIDES]]: write the
 	# configuration (overrides: newline-separated "key: value" lines that

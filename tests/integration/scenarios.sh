@@ -72,10 +72,11 @@ passes() {
 }
 
 # ---------------------------------------------------------------- before resolution
-# Right after start only the root is primed; let it settle, then ask for
-# names under an order and under the blacklist: neither their server
-# (127.0.0.7) nor any other server of the tree may see a query.
-sleep 0.3
+# Right after start only the root is primed; wait until the queries that
+# Unbound sends by itself have been answered, then ask for names under an
+# order and under the blacklist: neither their server (127.0.0.7) nor any
+# other server of the tree may see a query.
+ig_wait_unbound_idle
 pre_checks() {
 	# pre_checks NAME CODE REGEX WHAT
 	_n7=$(ig_nsd_queries 127.0.0.7)
@@ -171,7 +172,7 @@ restart() {
 	# restart WHAT MODULE_OVERRIDES
 	ig_stop_unbound
 	ig_start_unbound "$2" || ig_bail "Unbound did not start with $1"
-	sleep 0.3
+	ig_wait_unbound_idle
 }
 
 restart "scope all" "scope: all"
