@@ -584,6 +584,16 @@ void ig_env_release(MDB_env* env);
  */
 void ig_writer_release(struct ig_writer* w);
 
+/**
+ * Commit what was written so far into the temporary file and go on in a
+ * new transaction: the written pages leave the heap (a bulk load of
+ * millions of records keeps its memory near one checkpoint's worth).  The
+ * file is still a temporary until ig_writer_publish; an abort removes it.
+ * The thread that owns the writer.
+ * @return 1, or 0 (ig_writer_error; the writer can then only be aborted).
+ */
+int ig_writer_checkpoint(struct ig_writer* w);
+
 /** IG_NAME_* flags already written at a wire name (0 if none). */
 unsigned ig_writer_name_flags(struct ig_writer* w, const uint8_t* wire);
 

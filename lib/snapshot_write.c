@@ -670,6 +670,21 @@ ig_writer_release(struct ig_writer* w)
 	release_map(w->env);
 }
 
+int
+ig_writer_checkpoint(struct ig_writer* w)
+{
+	int rc;
+	if((rc = mdb_txn_commit(w->txn)) != 0) {
+		w->txn = NULL;
+		return lmdb_fail(w, "commit", rc);
+	}
+	if((rc = mdb_txn_begin(w->env, NULL, 0, &w->txn)) != 0) {
+		w->txn = NULL;
+		return lmdb_fail(w, "begin", rc);
+	}
+	return 1;
+}
+
 /** release the maps every this many records read */
 #define RELEASE_EVERY 1000000
 

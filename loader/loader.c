@@ -10,6 +10,7 @@
  */
 #include "config.h"
 #include "loader/loader.h"
+#include "loader/prewrite.h"
 #include "loader/fetch.h"
 #include "lib/hugepages.h"
 #include <errno.h>
@@ -174,6 +175,45 @@ mono_now(void)
 }
 
 /** apply the downloaded payload + signature of the current entry */
+/** a full filings feed is about to be applied: begin the next snapshot
+ * beside it (loader/prewrite.h); NULL otherwise or when it cannot begin
+ * (the publish then copies the filings from the state) */
+static struct prewrite*
+prewrite_start(struct loader* L, const struct feed_rt* f, json_t* e)
+{
+	char err[1024];
+	if(f->kind != ICPGUARD__FEED__KIND__FILINGS) return NULL;
+	/* filings applied again (a delta after the full, or another full):
+	 * what was written beside the last no longer holds them */
+	prewrite_abort(L->prewrite);
+	L->prewrite = NULL;
+	if(json_integer_value(json_object_get(e, "base")) != 0) return NULL;
+	if(!(L->prewrite = prewrite_begin(&L->cfg, err, sizeof(err))))
+		loader_log(L, LOG_WARNING, "feed filings: the snapshot is not "
+			"written beside the feed, the publish copies it: %s",
+			err);
+	return L->prewrite;
+}
+
+/** the feed was applied or refused: keep the prewrite for the publish
+ * when it holds the feed, else drop it */
+static void
+prewrite_end(struct loader* L, struct prewrite* used,
+	const struct apply_result* r)
+{
+	if(!used) return;
+	if(!r->code && r->prewritten && prewrite_wait(L->prewrite)) {
+		prewrite_set_filings(L->prewrite, r->serial);
+		return;
+	}
+	if(!r->code && !prewrite_wait(L->prewrite))
+		loader_log(L, LOG_WARNING, "feed filings: the snapshot written "
+			"beside the feed failed, the publish copies it: %s",
+			prewrite_error(L->prewrite));
+	prewrite_abort(L->prewrite);
+	L->prewrite = NULL;
+}
+
 static void
 apply_item(struct loader* L, struct feed_rt* f)
 {
@@ -204,7 +244,9 @@ apply_item(struct loader* L, struct feed_rt* f)
 	o.origin = origin;
 	o.sha256 = f->payload_sha256;
 	o.size = f->payload_size;
+	o.prewrite = prewrite_start(L, f, e);
 	state_apply(L->state, f->kind, payload, sig, &o, &r);
+	prewrite_end(L, o.prewrite, &r);
 	t_done = mono_now();
 	unlink(payload);
 	unlink(sig);
@@ -448,9 +490,11 @@ static void
 publish(struct loader* L)
 {
 	struct publish_result pr;
+	struct prewrite* pre = L->prewrite;
 	char err[1024];
+	L->prewrite = NULL;
 	L->last_publish = (int64_t)time(NULL);
-	if(!loader_publish(L->state, &L->cfg, &pr, err, sizeof(err))) {
+	if(!loader_publish(L->state, &L->cfg, pre, &pr, err, sizeof(err))) {
 		L->publish_failures++;
 		L->exit_code = 1;
 		snprintf(L->publish_msg, sizeof(L->publish_msg), "failed: %s",
@@ -472,11 +516,13 @@ publish(struct loader* L)
 	else
 		snprintf(L->publish_msg, sizeof(L->publish_msg), "published "
 			"%s: snapshot %s, %llu records, %.3f s (state to "
-			"snapshot %.1f, changes %.1f, suffix list %.1f, content "
-			"hash %.1f, commit "
+			"snapshot %.1f%s, changes %.1f, suffix list %.1f, "
+			"content hash %.1f, commit "
 			"%.1f, name index %.1f, sync %.1f, seal %.1f)%s%.300s",
 			L->cfg.snapshot, pr.info.ident,
 			(unsigned long long)pr.records, pr.seconds, pr.copy_s,
+			pr.prewritten ? " without the filings, written beside "
+			"the feed" : "",
 			pr.diff_s, pr.times.prepare, pr.times.hash,
 			pr.times.commit, pr.times.index, pr.times.sync,
 			pr.times.seal, pr.fold[0] ? "; not a delta: " : "",
@@ -891,6 +937,9 @@ main(int argc, char** argv)
 		json_decref(L.feed[i].latest);
 		json_decref(L.feed[i].plan);
 	}
+	/* applied but never published (a failed stop): its temporary goes,
+	 * the next start publishes the state */
+	prewrite_abort(L.prewrite);
 	orders_close(&L);
 	state_close(L.state);
 	ig_keyring_free(&L.keys);

@@ -99,6 +99,9 @@ struct loader {
 	int pulling;
 	/** something was applied and awaits a publish */
 	int dirty;
+	/** the next snapshot, filings written while the full filings feed
+	 * applied was stored (loader/prewrite.h); NULL none */
+	struct prewrite* prewrite;
 	/** --once: one cycle, then exit */
 	int once;
 	/** 1 when daemonized (logs go to syslog whatever the file says) */

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "loader/publish.h"
+#include "loader/prewrite.h"
 #include "lib/timefmt.h"
 #include "lib/validate.h"
 #include "tools/source.h"
@@ -431,35 +432,103 @@ prune(const struct loader_cfg* cfg)
 	free(v);
 }
 
-int
-loader_publish(struct loader_state* st, const struct loader_cfg* cfg,
-	struct publish_result* out, char* err, size_t errlen)
+/** the snapshots directory, made if missing; @return 1/0 with err */
+static int
+kept_dir(const struct loader_cfg* cfg, char* err, size_t errlen)
 {
-	struct ig_snapshot* prev = NULL;
-	struct ig_writer* w;
-	struct timespec t0;
-	char path[2100], e2[1024];
-	uint64_t serial = 0, *v;
-	size_t n;
-	int ok;
-	clock_gettime(CLOCK_MONOTONIC, &t0);
-	memset(out, 0, sizeof(*out));
+	char path[2100];
 	snprintf(path, sizeof(path), "%s/snapshots", cfg->state_dir);
 	if(mkdir(path, 0755) != 0 && errno != EEXIST) {
 		snprintf(err, errlen, "%s: %s", path, strerror(errno));
 		return 0;
 	}
-	/* verified (its seal; once per file, see needs_verified): a damaged
-	 * previous snapshot is never walked by the diff, it counts as
-	 * unreadable: publish a full change */
+	return 1;
+}
+
+/** the snapshot in force, verified (its seal; once per file, see
+ * needs_verified), or NULL: a damaged one is never walked by the diff,
+ * it counts as unreadable and a full change is published */
+static struct ig_snapshot*
+in_force(const struct loader_cfg* cfg)
+{
+	struct ig_snapshot* prev = NULL;
+	char e[1024];
 	if(access(cfg->snapshot, F_OK) == 0 && !ig_snapshot_open_memo(
-		cfg->snapshot, &needs_verified, &prev, e2, sizeof(e2)))
+		cfg->snapshot, &needs_verified, &prev, e, sizeof(e)))
 		prev = NULL;
+	return prev;
+}
+
+/** the serial after the one in force (prev, NULL none) and every kept
+ * snapshot's */
+static uint64_t
+next_serial(const struct loader_cfg* cfg, struct ig_snapshot* prev)
+{
+	uint64_t serial = prev ? ig_snapshot_info(prev)->serial : 0, *v;
+	size_t n = kept_list(cfg, &v);
+	if(n && v[n-1] > serial) serial = v[n-1];
+	free(v);
+	return serial + 1;
+}
+
+uint64_t
+loader_next_snapshot(const struct loader_cfg* cfg, char* path,
+	size_t pathlen, char* err, size_t errlen)
+{
+	struct ig_snapshot* prev;
+	uint64_t serial;
+	if(!kept_dir(cfg, err, errlen)) return 0;
+	prev = in_force(cfg);
+	serial = next_serial(cfg, prev);
+	ig_snapshot_unref(prev);
+	kept_path(cfg, serial, path, pathlen);
+	return serial;
+}
+
+/** the prewrite when it holds the filings in force and the serial the
+ * publish chose; else it is dropped (the publish copies) and NULL */
+static struct prewrite*
+prewrite_check(struct loader_state* st, struct prewrite* pre,
+	uint64_t serial, const char* path)
+{
+	struct feed_info fi;
+	if(!pre) return NULL;
+	if(!state_feed_get(st, ICPGUARD__FEED__KIND__FILINGS, &fi) ||
+		!prewrite_wait(pre) || prewrite_filings(pre) != fi.serial ||
+		prewrite_serial(pre) != serial ||
+		strcmp(prewrite_path(pre), path) != 0) {
+		prewrite_abort(pre);
+		return NULL;
+	}
+	return pre;
+}
+
+int
+loader_publish(struct loader_state* st, const struct loader_cfg* cfg,
+	struct prewrite* pre, struct publish_result* out, char* err,
+	size_t errlen)
+{
+	struct ig_snapshot* prev = NULL;
+	struct ig_writer* w;
+	struct timespec t0;
+	char path[2100], e2[1024];
+	uint64_t serial = 0;
+	int ok;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	memset(out, 0, sizeof(*out));
+	if(!kept_dir(cfg, err, errlen)) {
+		prewrite_abort(pre);
+		return 0;
+	}
+	prev = in_force(cfg);
 	if(prev && cfg->delta_snapshot[0]) {
 		/* only filings and blacklist deltas since the snapshot in
-		 * force: a delta snapshot over it, not a whole one */
+		 * force: a delta snapshot over it, not a whole one (never
+		 * after the full filings feed of a prewrite: its change
+		 * floor rules a delta out) */
 		int r = publish_delta(st, cfg, prev, out, e2, sizeof(e2));
 		if(r >= 0) {
+			prewrite_abort(pre);
 			if(!r) snprintf(err, errlen, "%s", e2);
 			ig_snapshot_unref(prev);
 			publish_time(&t0, out);
@@ -467,19 +536,20 @@ loader_publish(struct loader_state* st, const struct loader_cfg* cfg,
 		}
 		snprintf(out->fold, sizeof(out->fold), "%.200s", e2);
 	}
-	if(prev) serial = ig_snapshot_info(prev)->serial;
-	n = kept_list(cfg, &v);
-	if(n && v[n-1] > serial) serial = v[n-1];
-	free(v);
-	serial++;
+	serial = next_serial(cfg, prev);
 	kept_path(cfg, serial, path, sizeof(path));
-	if(!(w = ig_writer_create(path, 0, err, errlen))) {
+	if((pre = prewrite_check(st, pre, serial, path))) {
+		w = prewrite_take_writer(pre);
+		out->prewritten = prewrite_count(pre);
+		prewrite_abort(pre);
+	} else if(!(w = ig_writer_create(path, 0, err, errlen))) {
 		ig_snapshot_unref(prev);
 		return 0;
 	}
 	ig_writer_set_times(w, &out->times);
-	ok = state_write_snapshot(st, w, &out->records, err, errlen) &&
-		write_exemptions(cfg, w, err, errlen);
+	ok = state_write_snapshot(st, w, !out->prewritten, &out->records,
+		err, errlen) && write_exemptions(cfg, w, err, errlen);
+	out->records += out->prewritten;
 	if(ok && !(ok = ig_writer_meta(w, "source", "icpguard-loader")))
 		snprintf(err, errlen, "%s", ig_writer_error(w));
 	publish_time(&t0, out);

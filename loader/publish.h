@@ -37,7 +37,11 @@ struct publish_result {
 	double copy_s, diff_s;
 	/** a whole snapshot: the writer's phases */
 	struct ig_publish_times times;
+	/** filings a prewrite had written already (not copied), 0 none */
+	uint64_t prewritten;
 };
+
+struct prewrite;
 
 /**
  * Write a snapshot from the state and put it in force.  With
@@ -45,10 +49,23 @@ struct publish_result {
  * delta-max-records names) came since the snapshot in force, a delta
  * snapshot over it is published at delta-snapshot instead; otherwise the
  * whole snapshot (a fold), then an empty delta over it.  Loader thread.
+ * @param pre: a prewrite of the full filings feed applied (NULL none);
+ *	loader_publish owns it from here: used when it holds the state's
+ *	filings serial and the serial chosen now, else dropped.
  * @return 1, or 0 with err set (the snapshot in force is unchanged).
  */
 int loader_publish(struct loader_state* st, const struct loader_cfg* cfg,
-	struct publish_result* out, char* err, size_t errlen);
+	struct prewrite* pre, struct publish_result* out, char* err,
+	size_t errlen);
+
+/**
+ * The serial and kept path the next whole snapshot gets, as
+ * loader_publish chooses them (makes the snapshots directory).
+ * Loader thread.
+ * @return the serial, or 0 with err set.
+ */
+uint64_t loader_next_snapshot(const struct loader_cfg* cfg, char* path,
+	size_t pathlen, char* err, size_t errlen);
 
 /**
  * 1 when the snapshot in force does not carry the feed serials of the

@@ -6,6 +6,7 @@
  */
 #include "config.h"
 #include "loader/state.h"
+#include "loader/prewrite.h"
 #include "lib/timefmt.h"
 #include "lib/validate.h"
 #include <errno.h>
@@ -692,6 +693,7 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 	int first, ndb, i, ok = 0, delta, appendable[DB_N];
 	struct checked* batch = NULL, *cur;
 	struct check_run run = { .helper_on = 0 };
+	struct prewrite* pw = NULL;
 	size_t nb;
 	unsigned field;
 	const uint8_t* d;
@@ -767,6 +769,7 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 		goto done;
 	}
 	delta = rd.base != 0;
+	if(!delta && kind == ICPGUARD__FEED__KIND__FILINGS) pw = o->prewrite;
 	res->verify_s = ig_seconds_since(&t0, 0);
 	/* 3. serials */
 	if(!env_ready(s) || mdb_txn_begin(s->env, NULL, 0, &txn) != 0) {
@@ -892,6 +895,10 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 				ig_reject_filed_twice(&rj, t);
 				goto reject;
 			}
+			if(pw && field == 10 && !prewrite_filing(pw, c->key,
+				c->kl, d, dl))
+				pw = NULL; /* its writer failed: the publish
+					    * copies from the state */
 			if(++res->loaded % 1000000 == 0) drop_map(s);
 			continue;
 		reject:
@@ -934,11 +941,14 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 	}
 	txn = NULL;
 	if(res->loaded + res->removed >= 100000) env_renew(s);
+	res->prewritten = pw != NULL;
 	ok = 1;
 done:
 	/* a refusal while the next batch was being checked: the helper
 	 * still reads the batch and the feed's map */
 	if(run.helper_on) check_end(&run);
+	/* the prewrite's thread reads records in the feed's map */
+	if(o->prewrite) (void)prewrite_wait(o->prewrite);
 	if(txn) mdb_txn_abort(txn);
 	if(q) {
 		fclose(q);
@@ -976,6 +986,23 @@ write_filing(struct ig_writer* w, const uint8_t* wire, ProtobufCMessage* m)
 	f.province = r->province;
 	f.provider = r->provider;
 	return ig_writer_filing(w, wire, &f);
+}
+
+int
+state_filing_to_writer(struct ig_writer* w, const uint8_t* key, size_t kl,
+	const uint8_t* rec, size_t rl)
+{
+	uint8_t wire[IG_NAME_MAX];
+	MDB_val v;
+	ProtobufCMessage* m;
+	int ok;
+	v.mv_data = (void*)rec;
+	v.mv_size = rl;
+	if(!(m = unpack(10, &v))) return 1;
+	key_to_wire(key, kl, wire);
+	ok = write_filing(w, wire, m);
+	protobuf_c_message_free_unpacked(m, NULL);
+	return ok;
 }
 
 /** write a stored blacklist record (unpacked) at a wire name */
@@ -1139,7 +1166,7 @@ state_prune_changes(struct loader_state* s, uint64_t filings,
 
 int
 state_write_snapshot(struct loader_state* s, struct ig_writer* w,
-	uint64_t* counts, char* err, size_t errlen)
+	int with_filings, uint64_t* counts, char* err, size_t errlen)
 {
 	MDB_txn* txn;
 	MDB_cursor* c = NULL;
@@ -1162,6 +1189,7 @@ state_write_snapshot(struct loader_state* s, struct ig_writer* w,
 	for(db = 0; db < 6; db++) {
 		int d = order[db];
 		unsigned field = (unsigned)d + 10;
+		if(d == DB_FILING && !with_filings) continue;
 		if(mdb_cursor_open(txn, s->dbi[d], &c) != 0) goto fail_db;
 		ig_writer_set_sorted(w, d == DB_FILING);
 		for(rc = mdb_cursor_get(c, &k, &v, MDB_FIRST); rc == 0;

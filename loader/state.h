@@ -70,6 +70,9 @@ struct apply_result {
 	 * structure before the first record (the rest of state_apply is
 	 * the records: checks and the state's transaction) */
 	double verify_s;
+	/** 1: every filing stored was handed to apply_opts.prewrite (a full
+	 * filings feed, and its writer never failed); 0: do not use it */
+	int prewritten;
 };
 
 /**
@@ -117,6 +120,11 @@ struct apply_opts {
 	const uint8_t* sha256;
 	/** its size in bytes (with sha256) */
 	uint64_t size;
+	/** a full filings feed: every filing stored is also handed to this
+	 * next snapshot (loader/prewrite.h), so the publish need not copy
+	 * them from the state; NULL none.  state_apply has waited for it
+	 * when it returns; the caller keeps or aborts it */
+	struct prewrite* prewrite;
 };
 
 /**
@@ -136,11 +144,23 @@ int state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 /**
  * Write every feed's records into a snapshot writer, and the feed serials
  * as meta "source.KIND".
+ * @param with_filings: 0 when the writer has the filings already (a
+ *	prewrite of the full filings feed in force).
  * @param counts: out, records written (may be NULL).
  * @return 1, or 0 with err set.
  */
 int state_write_snapshot(struct loader_state* s, struct ig_writer* w,
-	uint64_t* counts, char* err, size_t errlen);
+	int with_filings, uint64_t* counts, char* err, size_t errlen);
+
+/**
+ * Write one filing as the state stores it (its key and packed record)
+ * into a snapshot writer.  Touches no state: any thread that owns the
+ * writer.  A record that does not decode is skipped, as the publish's
+ * copy skips it.
+ * @return 1, or 0 (ig_writer_error).
+ */
+int state_filing_to_writer(struct ig_writer* w, const uint8_t* key,
+	size_t kl, const uint8_t* rec, size_t rl);
 
 /** 1 when any feed has a serial (there is something to publish) */
 int state_has_data(struct loader_state* s);

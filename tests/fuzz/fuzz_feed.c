@@ -183,7 +183,7 @@ LLVMFuzzerTestOneInput(const uint8_t* data, size_t size)
 	fuzz_quiet(0);
 	if(applied || state_has_data(st)) {
 		fuzz_quiet(1);
-		if(!loader_publish(st, &cfg, &pr, err, sizeof(err))) {
+		if(!loader_publish(st, &cfg, NULL, &pr, err, sizeof(err))) {
 			fuzz_quiet(0);
 			fprintf(stderr, "fuzz: feed applied (%llu loaded, %llu "
 				"rejected) but not published: %s\n",

@@ -81,7 +81,7 @@ libs="-llmdb -lidn2 -lpsl -lcrypto -lpthread"
 # the sources and libraries of a target
 srcs() {
 	case $1 in
-	feed) echo "$lib $feedlib $s/loader/state.c $s/loader/publish.c $s/tools/source.c" ;;
+	feed) echo "$lib $feedlib $s/loader/state.c $s/loader/publish.c $s/loader/prewrite.c $s/tools/source.c" ;;
 	sig) echo "$lib $feedlib" ;;
 	order) echo "$lib $feedlib $s/loader/order.c" ;;
 	journal) echo "$lib $feedlib $s/loader/order.c $s/loader/orders.c" ;;

@@ -434,6 +434,51 @@ test_sorted_load_merges_below_the_last_name(void** state)
 	ig_snapshot_unref(s);
 }
 
+/* a writer that commits into its file now and then (the loader's
+ * prewrite, every million filings) writes the same snapshot as one that
+ * does not: the same content hash, every record there */
+static void
+test_checkpoints_write_the_same_snapshot(void** state)
+{
+	struct fixture* fx = *state;
+	char other[600], name[64], hash[65];
+	struct ig_snapshot* s;
+	struct ig_view v;
+	int pass, i;
+	snprintf(other, sizeof(other), "%s.other", fx->path);
+	for(pass = 0; pass < 2; pass++) {
+		const char* path = pass ? other : fx->path;
+		struct ig_writer* w = ut_writer(path);
+		ig_writer_set_sorted(w, 1);
+		for(i = 0; i < 300; i++) {
+			snprintf(name, sizeof(name), "n%04d.cn", i);
+			ut_filing(w, name, IG_FILING_ACTIVE,
+				"京ICP备00000001号-1");
+			if(pass && i % 50 == 49)
+				assert_true(ig_writer_checkpoint(w));
+		}
+		ig_writer_set_sorted(w, 0);
+		ut_blacklist(w, "n0007.cn", 0, "r", "s");
+		s = ut_publish_open(w, path, 1);
+		if(!pass) {
+			snprintf(hash, sizeof(hash), "%s",
+				ig_snapshot_info(s)->hash);
+		} else {
+			assert_string_equal(ig_snapshot_info(s)->hash, hash);
+			assert_true(ig_view_begin(s, &v));
+			assert_int_equal(flags_at(&v, "n0000.cn", NULL),
+				IG_NAME_FILING);
+			assert_int_equal(flags_at(&v, "n0007.cn", NULL),
+				IG_NAME_FILING | IG_NAME_BLACKLIST);
+			assert_int_equal(flags_at(&v, "n0299.cn", NULL),
+				IG_NAME_FILING);
+			ig_view_end(&v);
+		}
+		ig_snapshot_unref(s);
+	}
+	unlink(other);
+}
+
 static void
 test_blacklist_and_exempt_records(void** state)
 {
@@ -1194,6 +1239,7 @@ main(void)
 		T(test_content_hash),
 		T(test_name_flags_and_filing),
 		T(test_sorted_load_merges_below_the_last_name),
+		T(test_checkpoints_write_the_same_snapshot),
 		T(test_blacklist_and_exempt_records),
 		T(test_order_record_and_targets),
 		T(test_order_at_exact_and_subtree),
