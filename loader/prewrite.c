@@ -23,14 +23,12 @@
 /** the writer commits into its temporary file (and gives its mapped
  * pages back) every this many filings: its dirty pages leave the heap
  * while the state's own transaction still holds its */
-#define PREWRITE_CHECKPOINT 1000000
+#define PREWRITE_CHECKPOINT 250000
 
 /** one filing handed over */
 struct prewrite_entry {
-	/** the record in the feed's map (valid until prewrite_wait) */
-	const uint8_t* rec;
-	/** its length */
-	size_t rl;
+	/** the decoded record (the check decoded it once; freed here) */
+	ProtobufCMessage* m;
 	/** the state's key, copied */
 	size_t kl;
 	uint8_t key[IG_FEED_KEY_MAX];
@@ -81,12 +79,12 @@ prewrite_run(void* arg)
 		e = p->buf[p->work_buf];
 		n = p->work_n;
 		pthread_mutex_unlock(&p->lock);
-		for(i = 0; i < n && !failed; i++) {
-			if(!state_filing_to_writer(p->w, e[i].key, e[i].kl,
-				e[i].rec, e[i].rl)) {
+		for(i = 0; i < n; i++) {
+			if(!failed && !state_filing_to_writer(p->w, e[i].key,
+				e[i].kl, e[i].m))
 				failed = 1;
-				break;
-			}
+			protobuf_c_message_free_unpacked(e[i].m, NULL);
+			if(failed) continue;
 			if(++p->count % PREWRITE_CHECKPOINT == 0) {
 				if(!ig_writer_checkpoint(p->w)) failed = 1;
 				ig_writer_release(p->w);
@@ -139,7 +137,8 @@ fail:
 	return NULL;
 }
 
-/** give the filled buffer to the thread (after it finished the other);
+/** give the filled buffer to the thread (after it finished the other),
+ * which writes (or, after a failure, frees) its messages;
  * @return 0 when the writer failed */
 static int
 hand_over(struct prewrite* p)
@@ -147,7 +146,8 @@ hand_over(struct prewrite* p)
 	int ok;
 	pthread_mutex_lock(&p->lock);
 	while(p->busy) pthread_cond_wait(&p->cond, &p->lock);
-	if((ok = !p->failed) && p->fill) {
+	ok = !p->failed;
+	if(p->fill) {
 		p->work_buf = p->fill_buf;
 		p->work_n = p->fill;
 		p->busy = 1;
@@ -161,13 +161,15 @@ hand_over(struct prewrite* p)
 
 int
 prewrite_filing(struct prewrite* p, const uint8_t* key, size_t kl,
-	const uint8_t* rec, size_t rl)
+	ProtobufCMessage* m)
 {
 	struct prewrite_entry* e;
-	if(!p->thread_on || kl > IG_FEED_KEY_MAX) return 0;
+	if(!p->thread_on || kl > IG_FEED_KEY_MAX) {
+		protobuf_c_message_free_unpacked(m, NULL);
+		return 0;
+	}
 	e = &p->buf[p->fill_buf][p->fill++];
-	e->rec = rec;
-	e->rl = rl;
+	e->m = m;
 	e->kl = kl;
 	memcpy(e->key, key, kl);
 	return p->fill < PREWRITE_BATCH || hand_over(p);

@@ -23,6 +23,7 @@
 #define ICPGUARD_LOADER_PREWRITE_H
 #include <stddef.h>
 #include <stdint.h>
+#include <protobuf-c/protobuf-c.h>
 #include "lib/snapshot.h"
 #include "loader/conf.h"
 
@@ -38,12 +39,13 @@ struct prewrite* prewrite_begin(const struct loader_cfg* cfg, char* err,
 	size_t errlen);
 
 /**
- * Hand over one filing as the state stored it.  The key is copied; the
- * record's bytes must stay valid until prewrite_wait returns.
+ * Hand over one filing as the state stored it: its key (copied) and its
+ * decoded record (an Icpguard__Feed__Filing, decoded once by the feed's
+ * check), which the prewrite owns from here and frees.
  * @return 1, or 0 once the writer failed (hand nothing more).
  */
 int prewrite_filing(struct prewrite* p, const uint8_t* key, size_t kl,
-	const uint8_t* rec, size_t rl);
+	ProtobufCMessage* m);
 
 /**
  * Wait until every filing handed over is written and stop the thread;

@@ -549,6 +549,9 @@ struct checked {
 	uint8_t key[IG_FEED_KEY_MAX];
 	/** why it was refused */
 	struct ig_reject rj;
+	/** the decoded filing, kept for a prewrite (check_job.keep), which
+	 * then owns it; else NULL (freed by the check) */
+	ProtobufCMessage* m;
 };
 
 /** a batch being checked: a helper thread and the thread that stores
@@ -564,6 +567,8 @@ struct check_job {
 	Icpguard__Feed__Kind kind;
 	/** TLDs */
 	const struct ig_tldset* tlds;
+	/** 1: keep each good filing's decoded message (checked.m) */
+	int keep;
 };
 
 /** read up to max records of the feed into v; @return how many */
@@ -597,6 +602,7 @@ check_range(struct check_job* j, size_t from, size_t to)
 		ProtobufCMessage* m;
 		const char* kt;
 		c->status = 1;
+		c->m = NULL;
 		if(c->field == 20 || c->field == 21) {
 			c->status = 2;
 			continue;
@@ -621,7 +627,10 @@ check_range(struct check_job* j, size_t from, size_t to)
 			ig_reject_set(&c->rj, NULL, "bad_key", "no usable key");
 			continue;
 		}
-		protobuf_c_message_free_unpacked(m, NULL);
+		if(j->keep && c->field == 10)
+			c->m = m;
+		else
+			protobuf_c_message_free_unpacked(m, NULL);
 		c->status = 0;
 	}
 }
@@ -654,15 +663,28 @@ struct check_run {
 /** begin checking v[0..n-1] with a helper thread (if one starts) */
 static void
 check_begin(struct check_run* r, struct checked* v, size_t n,
-	Icpguard__Feed__Kind kind, const struct ig_tldset* tlds)
+	Icpguard__Feed__Kind kind, const struct ig_tldset* tlds, int keep)
 {
 	r->job.v = v;
 	r->job.n = n;
 	atomic_init(&r->job.next, 0);
 	r->job.kind = kind;
 	r->job.tlds = tlds;
+	r->job.keep = keep;
 	r->helper_on = n >= 2 * CHECK_CHUNK &&
 		pthread_create(&r->helper, NULL, check_chunks, &r->job) == 0;
+}
+
+/** free the messages a batch still holds (checked.m) */
+static void
+checked_free(struct checked* v, size_t n)
+{
+	size_t i;
+	for(i = 0; i < n; i++)
+		if(v[i].m) {
+			protobuf_c_message_free_unpacked(v[i].m, NULL);
+			v[i].m = NULL;
+		}
 }
 
 /** finish the check: take what is left, wait for the helper */
@@ -816,7 +838,7 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 		snprintf(qtmp, sizeof(qtmp), "%s.tmp", o->quarantine);
 		q = fopen(qtmp, "w");
 	}
-	if(!(batch = malloc(2 * CHECK_BATCH * sizeof(*batch)))) {
+	if(!(batch = calloc(2 * CHECK_BATCH, sizeof(*batch)))) {
 		refuse(res, "io", "out of memory");
 		goto done;
 	}
@@ -824,13 +846,13 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 	 * then stored, removed or quarantined in file order; the next batch
 	 * is checked by a helper thread while this one is stored */
 	nb = read_batch(&rd, batch, CHECK_BATCH);
-	check_begin(&run, batch, nb, kind, &tlds);
+	check_begin(&run, batch, nb, kind, &tlds, pw != NULL);
 	check_end(&run);
 	for(cur = batch; nb > 0; ) {
 		struct checked* next = cur == batch ? batch + CHECK_BATCH :
 			batch;
 		size_t nnext = read_batch(&rd, next, CHECK_BATCH), bi;
-		check_begin(&run, next, nnext, kind, &tlds);
+		check_begin(&run, next, nnext, kind, &tlds, pw != NULL);
 		for(bi = 0; bi < nb; bi++) {
 			uint8_t key[IG_FEED_KEY_MAX];
 			size_t kl;
@@ -895,10 +917,12 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 				ig_reject_filed_twice(&rj, t);
 				goto reject;
 			}
-			if(pw && field == 10 && !prewrite_filing(pw, c->key,
-				c->kl, d, dl))
-				pw = NULL; /* its writer failed: the publish
-					    * copies from the state */
+			if(pw && c->m) {
+				if(!prewrite_filing(pw, c->key, c->kl, c->m))
+					pw = NULL; /* its writer failed: the
+						    * publish copies */
+				c->m = NULL;
+			}
 			if(++res->loaded % 1000000 == 0) drop_map(s);
 			continue;
 		reject:
@@ -908,6 +932,7 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 				&rj);
 		}
 		check_end(&run);
+		checked_free(cur, nb);
 		cur = next;
 		nb = nnext;
 	}
@@ -947,7 +972,7 @@ done:
 	/* a refusal while the next batch was being checked: the helper
 	 * still reads the batch and the feed's map */
 	if(run.helper_on) check_end(&run);
-	/* the prewrite's thread reads records in the feed's map */
+	if(batch) checked_free(batch, 2 * CHECK_BATCH);
 	if(o->prewrite) (void)prewrite_wait(o->prewrite);
 	if(txn) mdb_txn_abort(txn);
 	if(q) {
@@ -990,19 +1015,11 @@ write_filing(struct ig_writer* w, const uint8_t* wire, ProtobufCMessage* m)
 
 int
 state_filing_to_writer(struct ig_writer* w, const uint8_t* key, size_t kl,
-	const uint8_t* rec, size_t rl)
+	ProtobufCMessage* m)
 {
 	uint8_t wire[IG_NAME_MAX];
-	MDB_val v;
-	ProtobufCMessage* m;
-	int ok;
-	v.mv_data = (void*)rec;
-	v.mv_size = rl;
-	if(!(m = unpack(10, &v))) return 1;
 	key_to_wire(key, kl, wire);
-	ok = write_filing(w, wire, m);
-	protobuf_c_message_free_unpacked(m, NULL);
-	return ok;
+	return write_filing(w, wire, m);
 }
 
 /** write a stored blacklist record (unpacked) at a wire name */

@@ -435,7 +435,7 @@ test_sorted_load_merges_below_the_last_name(void** state)
 }
 
 /* a writer that commits into its file now and then (the loader's
- * prewrite, every million filings) writes the same snapshot as one that
+ * prewrite, every 250,000 filings) writes the same snapshot as one that
  * does not: the same content hash, every record there */
 static void
 test_checkpoints_write_the_same_snapshot(void** state)
