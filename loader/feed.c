@@ -719,48 +719,94 @@ ig_feed_key(unsigned field, const char* text, uint8_t* key, size_t* keylen)
 	}
 }
 
+/** the arena's buffer: a decoded record is its packed size plus a
+ * struct and a terminator per string; records are at most a few KiB */
+#define ARENA_BUF (64 * 1024)
+
+static void*
+arena_alloc(void* data, size_t n)
+{
+	struct ig_unpack_arena* a = data;
+	size_t at = (a->used + 15) & ~(size_t)15;
+	void* p;
+	if(!a->buf && !(a->buf = malloc(ARENA_BUF))) return NULL;
+	a->cap = ARENA_BUF;
+	if(at + n <= a->cap) {
+		a->used = at + n;
+		return a->buf + at;
+	}
+	if(a->nbig == a->capbig) {
+		size_t c = a->capbig ? 2 * a->capbig : 8;
+		void** v = realloc(a->big, c * sizeof(*v));
+		if(!v) return NULL;
+		a->big = v;
+		a->capbig = c;
+	}
+	if(!(p = malloc(n))) return NULL;
+	a->big[a->nbig++] = p;
+	return p;
+}
+
+/** a message decoded into an arena goes at the reset */
+static void
+arena_free(void* data, void* p)
+{
+	(void)data;
+	(void)p;
+}
+
+void
+ig_unpack_arena_init(struct ig_unpack_arena* a)
+{
+	memset(a, 0, sizeof(*a));
+	a->allocator.alloc = arena_alloc;
+	a->allocator.free = arena_free;
+	a->allocator.allocator_data = a;
+}
+
+void
+ig_unpack_arena_reset(struct ig_unpack_arena* a)
+{
+	size_t i;
+	for(i = 0; i < a->nbig; i++) free(a->big[i]);
+	a->nbig = 0;
+	a->used = 0;
+}
+
+void
+ig_unpack_arena_free(struct ig_unpack_arena* a)
+{
+	ig_unpack_arena_reset(a);
+	free(a->big);
+	free(a->buf);
+	ig_unpack_arena_init(a);
+}
+
 ProtobufCMessage*
 ig_feed_record_unpack(unsigned field, const uint8_t* d, size_t n,
-	const char** kt)
+	struct ig_unpack_arena* arena, const char** kt)
 {
+	static const ProtobufCMessageDescriptor* const desc[6] = {
+		&icpguard__feed__filing__descriptor,
+		&icpguard__feed__registrar__descriptor,
+		&icpguard__feed__reg_domain__descriptor,
+		&icpguard__feed__blacklist_entry__descriptor,
+		&icpguard__feed__domestic_range__descriptor,
+		&icpguard__feed__tld__descriptor
+	};
+	ProtobufCMessage* m;
 	*kt = NULL;
-	switch(field) {
-	case 10: {
-		Icpguard__Feed__Filing* m = icpguard__feed__filing__unpack(NULL,
-			n, d);
-		if(m) *kt = m->domain;
-		return (ProtobufCMessage*)m;
-	}
-	case 11: {
-		Icpguard__Feed__Registrar* m =
-			icpguard__feed__registrar__unpack(NULL, n, d);
-		if(m) *kt = m->id;
-		return (ProtobufCMessage*)m;
-	}
-	case 12: {
-		Icpguard__Feed__RegDomain* m =
-			icpguard__feed__reg_domain__unpack(NULL, n, d);
-		if(m) *kt = m->domain;
-		return (ProtobufCMessage*)m;
-	}
-	case 13: {
-		Icpguard__Feed__BlacklistEntry* m =
-			icpguard__feed__blacklist_entry__unpack(NULL, n, d);
-		if(m) *kt = m->name;
-		return (ProtobufCMessage*)m;
-	}
-	case 14: {
-		Icpguard__Feed__DomesticRange* m =
-			icpguard__feed__domestic_range__unpack(NULL, n, d);
-		if(m) *kt = m->range;
-		return (ProtobufCMessage*)m;
-	}
-	case 15: {
-		Icpguard__Feed__Tld* m = icpguard__feed__tld__unpack(NULL, n, d);
-		if(m) *kt = m->tld;
-		return (ProtobufCMessage*)m;
-	}
-	default:
+	if(field < 10 || field > 15) return NULL;
+	if(!(m = protobuf_c_message_unpack(desc[field - 10], arena ?
+		&arena->allocator : NULL, n, d)))
 		return NULL;
+	switch(field) {
+	case 10: *kt = ((Icpguard__Feed__Filing*)m)->domain; break;
+	case 11: *kt = ((Icpguard__Feed__Registrar*)m)->id; break;
+	case 12: *kt = ((Icpguard__Feed__RegDomain*)m)->domain; break;
+	case 13: *kt = ((Icpguard__Feed__BlacklistEntry*)m)->name; break;
+	case 14: *kt = ((Icpguard__Feed__DomesticRange*)m)->range; break;
+	default: *kt = ((Icpguard__Feed__Tld*)m)->tld; break;
 	}
+	return m;
 }

@@ -242,15 +242,43 @@ int ig_feed_key(unsigned field, const char* text, uint8_t* key,
 	size_t* keylen);
 
 /**
+ * A bump allocator for decoding records one at a time without malloc: a
+ * loop that decodes millions of records (the feed's check, the loader's
+ * prewrite and publish) resets it before each record instead of freeing
+ * the message.  What does not fit its buffer comes from malloc and goes
+ * back at the reset.  One thread uses an arena at a time.
+ */
+struct ig_unpack_arena {
+	/** give this to the unpack (allocator_data points at the arena) */
+	ProtobufCAllocator allocator;
+	/** the buffer and how much of it is used */
+	uint8_t* buf;
+	size_t cap, used;
+	/** blocks that did not fit, freed at the reset */
+	void** big;
+	size_t nbig, capbig;
+};
+
+/** Set up an arena (its buffer comes at the first use). */
+void ig_unpack_arena_init(struct ig_unpack_arena* a);
+
+/** Forget every message decoded with it (they must not be used again). */
+void ig_unpack_arena_reset(struct ig_unpack_arena* a);
+
+/** Free the arena's memory. */
+void ig_unpack_arena_free(struct ig_unpack_arena* a);
+
+/**
  * Unpack one record of a feed file.
  * @param field: its Feed field number (10..15).
+ * @param arena: decode into it (the message lives until its reset), or
+ *	NULL: malloc (protobuf_c_message_free_unpacked the message).
  * @param keytext: out, the record's key field (points into the result;
  *	NULL when the record lacks it).
- * @return the message (protobuf_c_message_free_unpacked it), or NULL when
- *	the bytes do not decode.
+ * @return the message, or NULL when the bytes do not decode.
  */
 ProtobufCMessage* ig_feed_record_unpack(unsigned field, const uint8_t* data,
-	size_t len, const char** keytext);
+	size_t len, struct ig_unpack_arena* arena, const char** keytext);
 
 /** Write a file atomically: temp + fsync + rename + dir fsync. @return 1/0 */
 int ig_write_file_atomic(const char* path, const void* data, size_t len,

@@ -27,8 +27,10 @@
 
 /** one filing handed over */
 struct prewrite_entry {
-	/** the decoded record (the check decoded it once; freed here) */
-	ProtobufCMessage* m;
+	/** the record in the feed's map (valid until prewrite_wait) */
+	const uint8_t* rec;
+	/** its length */
+	size_t rl;
 	/** the state's key, copied */
 	size_t kl;
 	uint8_t key[IG_FEED_KEY_MAX];
@@ -60,6 +62,8 @@ struct prewrite {
 	int busy, stop;
 	/** the writer failed (err) */
 	int failed;
+	/** the thread decodes each record into it */
+	struct ig_unpack_arena arena;
 	char err[512];
 };
 
@@ -79,12 +83,12 @@ prewrite_run(void* arg)
 		e = p->buf[p->work_buf];
 		n = p->work_n;
 		pthread_mutex_unlock(&p->lock);
-		for(i = 0; i < n; i++) {
-			if(!failed && !state_filing_to_writer(p->w, e[i].key,
-				e[i].kl, e[i].m))
+		for(i = 0; i < n && !failed; i++) {
+			if(!state_filing_to_writer(p->w, e[i].key, e[i].kl,
+				e[i].rec, e[i].rl, &p->arena)) {
 				failed = 1;
-			protobuf_c_message_free_unpacked(e[i].m, NULL);
-			if(failed) continue;
+				break;
+			}
 			if(++p->count % PREWRITE_CHECKPOINT == 0) {
 				if(!ig_writer_checkpoint(p->w)) failed = 1;
 				ig_writer_release(p->w);
@@ -117,6 +121,7 @@ prewrite_begin(const struct loader_cfg* cfg, char* err, size_t errlen)
 		goto fail;
 	if(!(p->w = ig_writer_create(p->path, 0, err, errlen))) goto fail;
 	ig_writer_set_sorted(p->w, 1);
+	ig_unpack_arena_init(&p->arena);
 	pthread_mutex_init(&p->lock, NULL);
 	pthread_cond_init(&p->cond, NULL);
 	if(pthread_create(&p->thread, NULL, prewrite_run, p) != 0) {
@@ -137,8 +142,7 @@ fail:
 	return NULL;
 }
 
-/** give the filled buffer to the thread (after it finished the other),
- * which writes (or, after a failure, frees) its messages;
+/** give the filled buffer to the thread (after it finished the other);
  * @return 0 when the writer failed */
 static int
 hand_over(struct prewrite* p)
@@ -146,8 +150,7 @@ hand_over(struct prewrite* p)
 	int ok;
 	pthread_mutex_lock(&p->lock);
 	while(p->busy) pthread_cond_wait(&p->cond, &p->lock);
-	ok = !p->failed;
-	if(p->fill) {
+	if((ok = !p->failed) && p->fill) {
 		p->work_buf = p->fill_buf;
 		p->work_n = p->fill;
 		p->busy = 1;
@@ -161,15 +164,13 @@ hand_over(struct prewrite* p)
 
 int
 prewrite_filing(struct prewrite* p, const uint8_t* key, size_t kl,
-	ProtobufCMessage* m)
+	const uint8_t* rec, size_t rl)
 {
 	struct prewrite_entry* e;
-	if(!p->thread_on || kl > IG_FEED_KEY_MAX) {
-		protobuf_c_message_free_unpacked(m, NULL);
-		return 0;
-	}
+	if(!p->thread_on || kl > IG_FEED_KEY_MAX) return 0;
 	e = &p->buf[p->fill_buf][p->fill++];
-	e->m = m;
+	e->rec = rec;
+	e->rl = rl;
 	e->kl = kl;
 	memcpy(e->key, key, kl);
 	return p->fill < PREWRITE_BATCH || hand_over(p);
@@ -243,6 +244,7 @@ prewrite_abort(struct prewrite* p)
 	if(!p) return;
 	(void)prewrite_wait(p);
 	ig_writer_abort(p->w);
+	ig_unpack_arena_free(&p->arena);
 	free(p->buf[0]);
 	free(p->buf[1]);
 	free(p);

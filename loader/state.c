@@ -549,9 +549,6 @@ struct checked {
 	uint8_t key[IG_FEED_KEY_MAX];
 	/** why it was refused */
 	struct ig_reject rj;
-	/** the decoded filing, kept for a prewrite (check_job.keep), which
-	 * then owns it; else NULL (freed by the check) */
-	ProtobufCMessage* m;
 };
 
 /** a batch being checked: a helper thread and the thread that stores
@@ -567,8 +564,6 @@ struct check_job {
 	Icpguard__Feed__Kind kind;
 	/** TLDs */
 	const struct ig_tldset* tlds;
-	/** 1: keep each good filing's decoded message (checked.m) */
-	int keep;
 };
 
 /** read up to max records of the feed into v; @return how many */
@@ -594,7 +589,8 @@ read_batch(struct ig_feed_reader* rd, struct checked* v, size_t max)
 /** check records from..to-1: decode, record checks, key; no state is
  * touched, so two threads do it at once */
 static void
-check_range(struct check_job* j, size_t from, size_t to)
+check_range(struct check_job* j, size_t from, size_t to,
+	struct ig_unpack_arena* ar)
 {
 	size_t i;
 	for(i = from; i < to; i++) {
@@ -602,7 +598,7 @@ check_range(struct check_job* j, size_t from, size_t to)
 		ProtobufCMessage* m;
 		const char* kt;
 		c->status = 1;
-		c->m = NULL;
+		ig_unpack_arena_reset(ar);
 		if(c->field == 20 || c->field == 21) {
 			c->status = 2;
 			continue;
@@ -613,24 +609,18 @@ check_range(struct check_job* j, size_t from, size_t to)
 				ig_feed_kind_name(j->kind));
 			continue;
 		}
-		if(!(m = ig_feed_record_unpack(c->field, c->d, c->dl, &kt))) {
+		if(!(m = ig_feed_record_unpack(c->field, c->d, c->dl, ar,
+			&kt))) {
 			ig_reject_set(&c->rj, NULL, "undecodable", "record does "
 				"not decode");
 			continue;
 		}
-		if(!check_record(c->field, m, j->tlds, &c->rj)) {
-			protobuf_c_message_free_unpacked(m, NULL);
+		if(!check_record(c->field, m, j->tlds, &c->rj))
 			continue;
-		}
 		if(!ig_feed_key(c->field, kt, c->key, &c->kl)) {
-			protobuf_c_message_free_unpacked(m, NULL);
 			ig_reject_set(&c->rj, NULL, "bad_key", "no usable key");
 			continue;
 		}
-		if(j->keep && c->field == 10)
-			c->m = m;
-		else
-			protobuf_c_message_free_unpacked(m, NULL);
 		c->status = 0;
 	}
 }
@@ -640,12 +630,15 @@ static void*
 check_chunks(void* arg)
 {
 	struct check_job* j = arg;
+	struct ig_unpack_arena ar;
+	ig_unpack_arena_init(&ar);
 	for(;;) {
 		size_t from = atomic_fetch_add(&j->next, CHECK_CHUNK);
 		if(from >= j->n) break;
 		check_range(j, from, from + CHECK_CHUNK < j->n ?
-			from + CHECK_CHUNK : j->n);
+			from + CHECK_CHUNK : j->n, &ar);
 	}
+	ig_unpack_arena_free(&ar);
 	return NULL;
 }
 
@@ -663,28 +656,15 @@ struct check_run {
 /** begin checking v[0..n-1] with a helper thread (if one starts) */
 static void
 check_begin(struct check_run* r, struct checked* v, size_t n,
-	Icpguard__Feed__Kind kind, const struct ig_tldset* tlds, int keep)
+	Icpguard__Feed__Kind kind, const struct ig_tldset* tlds)
 {
 	r->job.v = v;
 	r->job.n = n;
 	atomic_init(&r->job.next, 0);
 	r->job.kind = kind;
 	r->job.tlds = tlds;
-	r->job.keep = keep;
 	r->helper_on = n >= 2 * CHECK_CHUNK &&
 		pthread_create(&r->helper, NULL, check_chunks, &r->job) == 0;
-}
-
-/** free the messages a batch still holds (checked.m) */
-static void
-checked_free(struct checked* v, size_t n)
-{
-	size_t i;
-	for(i = 0; i < n; i++)
-		if(v[i].m) {
-			protobuf_c_message_free_unpacked(v[i].m, NULL);
-			v[i].m = NULL;
-		}
 }
 
 /** finish the check: take what is left, wait for the helper */
@@ -846,13 +826,13 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 	 * then stored, removed or quarantined in file order; the next batch
 	 * is checked by a helper thread while this one is stored */
 	nb = read_batch(&rd, batch, CHECK_BATCH);
-	check_begin(&run, batch, nb, kind, &tlds, pw != NULL);
+	check_begin(&run, batch, nb, kind, &tlds);
 	check_end(&run);
 	for(cur = batch; nb > 0; ) {
 		struct checked* next = cur == batch ? batch + CHECK_BATCH :
 			batch;
 		size_t nnext = read_batch(&rd, next, CHECK_BATCH), bi;
-		check_begin(&run, next, nnext, kind, &tlds, pw != NULL);
+		check_begin(&run, next, nnext, kind, &tlds);
 		for(bi = 0; bi < nb; bi++) {
 			uint8_t key[IG_FEED_KEY_MAX];
 			size_t kl;
@@ -917,12 +897,10 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 				ig_reject_filed_twice(&rj, t);
 				goto reject;
 			}
-			if(pw && c->m) {
-				if(!prewrite_filing(pw, c->key, c->kl, c->m))
-					pw = NULL; /* its writer failed: the
-						    * publish copies */
-				c->m = NULL;
-			}
+			if(pw && field == 10 && !prewrite_filing(pw, c->key,
+				c->kl, d, dl))
+				pw = NULL; /* its writer failed: the publish
+					    * copies from the state */
 			if(++res->loaded % 1000000 == 0) drop_map(s);
 			continue;
 		reject:
@@ -932,7 +910,6 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 				&rj);
 		}
 		check_end(&run);
-		checked_free(cur, nb);
 		cur = next;
 		nb = nnext;
 	}
@@ -972,7 +949,7 @@ done:
 	/* a refusal while the next batch was being checked: the helper
 	 * still reads the batch and the feed's map */
 	if(run.helper_on) check_end(&run);
-	if(batch) checked_free(batch, 2 * CHECK_BATCH);
+	/* the prewrite's thread reads records in the feed's map */
 	if(o->prewrite) (void)prewrite_wait(o->prewrite);
 	if(txn) mdb_txn_abort(txn);
 	if(q) {
@@ -987,12 +964,14 @@ done:
 
 /* ------------------------------------------------------------------ */
 
-/** unpack a stored record (it was validated when stored) */
+/** unpack a stored record (it was validated when stored) into an arena
+ * (it lives until the arena's next reset) */
 static ProtobufCMessage*
-unpack(unsigned field, const MDB_val* v)
+unpack(unsigned field, const MDB_val* v, struct ig_unpack_arena* ar)
 {
 	const char* kt;
-	return ig_feed_record_unpack(field, v->mv_data, v->mv_size, &kt);
+	ig_unpack_arena_reset(ar);
+	return ig_feed_record_unpack(field, v->mv_data, v->mv_size, ar, &kt);
 }
 
 /** write a stored filing record (unpacked) at a wire name */
@@ -1015,9 +994,14 @@ write_filing(struct ig_writer* w, const uint8_t* wire, ProtobufCMessage* m)
 
 int
 state_filing_to_writer(struct ig_writer* w, const uint8_t* key, size_t kl,
-	ProtobufCMessage* m)
+	const uint8_t* rec, size_t rl, struct ig_unpack_arena* ar)
 {
 	uint8_t wire[IG_NAME_MAX];
+	MDB_val v;
+	ProtobufCMessage* m;
+	v.mv_data = (void*)rec;
+	v.mv_size = rl;
+	if(!(m = unpack(10, &v, ar))) return 1;
 	key_to_wire(key, kl, wire);
 	return write_filing(w, wire, m);
 }
@@ -1070,7 +1054,7 @@ write_sources(struct loader_state* s, MDB_txn* txn, struct ig_writer* w,
  */
 static int
 write_delta_name(struct loader_state* s, MDB_txn* txn, struct ig_writer* w,
-	const MDB_val* key, int mark_changed)
+	const MDB_val* key, int mark_changed, struct ig_unpack_arena* ar)
 {
 	static const int dbs[2] = { DB_FILING, DB_BLACKLIST };
 	uint8_t wire[IG_NAME_MAX];
@@ -1082,10 +1066,9 @@ write_delta_name(struct loader_state* s, MDB_txn* txn, struct ig_writer* w,
 		ProtobufCMessage* m;
 		int good;
 		if(mdb_get(txn, s->dbi[dbs[i]], &k, &v) != 0) continue;
-		if(!(m = unpack((unsigned)dbs[i] + 10, &v))) continue;
+		if(!(m = unpack((unsigned)dbs[i] + 10, &v, ar))) continue;
 		good = i == 0 ? write_filing(w, wire, m) :
 			write_blacklist(w, wire, m);
-		protobuf_c_message_free_unpacked(m, NULL);
 		if(!good) return 0;
 	}
 	return !mark_changed || ig_writer_changed(w, wire, 1);
@@ -1101,11 +1084,13 @@ state_write_delta(struct loader_state* s, struct ig_writer* w,
 	MDB_val k, v;
 	uint64_t floor[2], n = 0;
 	int rc, ret = STATE_DELTA_FAILED;
+	struct ig_unpack_arena ar;
 	*names = 0;
 	if(!env_ready(s) || mdb_txn_begin(s->env, NULL, MDB_RDONLY, &txn) != 0) {
 		snprintf(err, errlen, "state: cannot begin a transaction");
 		return STATE_DELTA_FAILED;
 	}
+	ig_unpack_arena_init(&ar);
 	(void)change_get(s, txn, CHANGE_FLOOR, CHANGE_FLOOR_LEN, floor);
 	if(filings < floor[0] || blacklist < floor[1]) {
 		snprintf(err, errlen, "the change log does not reach back "
@@ -1132,7 +1117,7 @@ state_write_delta(struct loader_state* s, struct ig_writer* w,
 			ret = STATE_DELTA_LARGE;
 			goto done;
 		}
-		if(w && !write_delta_name(s, txn, w, &k, mark_changed)) {
+		if(w && !write_delta_name(s, txn, w, &k, mark_changed, &ar)) {
 			snprintf(err, errlen, "%s", ig_writer_error(w));
 			goto done;
 		}
@@ -1143,6 +1128,7 @@ state_write_delta(struct loader_state* s, struct ig_writer* w,
 done:
 	if(c) mdb_cursor_close(c);
 	mdb_txn_abort(txn);
+	ig_unpack_arena_free(&ar);
 	return ret;
 }
 
@@ -1189,6 +1175,7 @@ state_write_snapshot(struct loader_state* s, struct ig_writer* w,
 	MDB_cursor* c = NULL;
 	MDB_val k, v;
 	struct ig_rangeset rs = { NULL, 0, 0 };
+	struct ig_unpack_arena ar;
 	size_t merged;
 	uint64_t n = 0;
 	int db, ok = 0, rc;
@@ -1196,6 +1183,7 @@ state_write_snapshot(struct loader_state* s, struct ig_writer* w,
 		snprintf(err, errlen, "state: cannot begin a transaction");
 		return 0;
 	}
+	ig_unpack_arena_init(&ar);
 	/* the filings first, in key order, which the writer appends; then
 	 * the TLDs (a part of the name database too; a handful of inserts).
 	 * TLDs first made every filing key below the last TLD's key ("\x0axn--
@@ -1225,7 +1213,7 @@ state_write_snapshot(struct loader_state* s, struct ig_writer* w,
 				n++;
 				continue;
 			}
-			if(!(m = unpack(field, &v))) continue;
+			if(!(m = unpack(field, &v, &ar))) continue;
 			if(d == DB_FILING) {
 				good = write_filing(w, wire, m);
 			} else if(d == DB_BLACKLIST) {
@@ -1275,7 +1263,6 @@ state_write_snapshot(struct loader_state* s, struct ig_writer* w,
 						IG_RANGE_DOMESTIC, &rg,
 						r->source);
 			}
-			protobuf_c_message_free_unpacked(m, NULL);
 			if(!good) {
 				snprintf(err, errlen, "%s", ig_writer_error(w));
 				goto fail;
@@ -1309,5 +1296,6 @@ fail:
 	if(c) mdb_cursor_close(c);
 	mdb_txn_abort(txn);
 	ig_rangeset_free(&rs);
+	ig_unpack_arena_free(&ar);
 	return ok;
 }

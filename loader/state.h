@@ -153,13 +153,14 @@ int state_write_snapshot(struct loader_state* s, struct ig_writer* w,
 	int with_filings, uint64_t* counts, char* err, size_t errlen);
 
 /**
- * Write one filing as the state stores it (its key and its decoded
- * record, an Icpguard__Feed__Filing) into a snapshot writer.  Touches no
- * state: any thread that owns the writer; m stays the caller's.
+ * Write one filing as the state stores it (its key and packed record)
+ * into a snapshot writer.  Touches no state: any thread that owns the
+ * writer and the arena (the record is decoded into it; reset here).  A
+ * record that does not decode is skipped, as the publish's copy skips it.
  * @return 1, or 0 (ig_writer_error).
  */
 int state_filing_to_writer(struct ig_writer* w, const uint8_t* key,
-	size_t kl, ProtobufCMessage* m);
+	size_t kl, const uint8_t* rec, size_t rl, struct ig_unpack_arena* ar);
 
 /** 1 when any feed has a serial (there is something to publish) */
 int state_has_data(struct loader_state* s);
