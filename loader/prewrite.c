@@ -3,10 +3,11 @@
  * a full filings feed is stored.
  *
  * \file
- * See prewrite.h.  The loader thread fills one buffer of filings while
- * the prewrite's thread writes the other; a hand-over waits for the
- * thread to finish the buffer before (so at most two buffers are alive,
- * and the store loop slows to the writer's pace rather than queueing).
+ * See prewrite.h.  The loader thread fills buffers of filings that the
+ * prewrite's thread writes in turn, a ring of PREWRITE_BUFS: the store
+ * loop comes in bursts (a batch stored, then the next one's check), so
+ * the ring lets each side run on while the other pauses; when it is full
+ * the loader waits for the writer (memory stays bounded).
  */
 #include "config.h"
 #include "loader/prewrite.h"
@@ -20,6 +21,8 @@
 
 /** filings in one buffer */
 #define PREWRITE_BATCH 4096
+/** buffers in the ring (about 2 MiB each) */
+#define PREWRITE_BUFS 8
 /** the writer commits into its temporary file (and gives its mapped
  * pages back) every this many filings: its dirty pages leave the heap
  * while the state's own transaction still holds its */
@@ -49,17 +52,18 @@ struct prewrite {
 	/** the thread */
 	pthread_t thread;
 	int thread_on;
-	/** guards busy, stop, failed, work_* */
+	/** guards queued, stop, failed, work_n */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
-	/** the two buffers; the loader fills buf[fill_buf] */
-	struct prewrite_entry* buf[2];
+	/** the ring; the loader fills buf[fill_buf] (never queued) */
+	struct prewrite_entry* buf[PREWRITE_BUFS];
 	int fill_buf;
 	size_t fill;
-	/** the buffer the thread writes and its size, while busy */
-	int work_buf;
-	size_t work_n;
-	int busy, stop;
+	/** the queue: buffers work_buf, work_buf + 1, ... (queued of them,
+	 * at most PREWRITE_BUFS - 1), each with its count */
+	int work_buf, queued;
+	size_t work_n[PREWRITE_BUFS];
+	int stop;
 	/** the writer failed (err) */
 	int failed;
 	/** the thread decodes each record into it */
@@ -77,11 +81,11 @@ prewrite_run(void* arg)
 		struct prewrite_entry* e;
 		size_t i, n;
 		int failed = p->failed;
-		while(!p->busy && !p->stop)
+		while(!p->queued && !p->stop)
 			pthread_cond_wait(&p->cond, &p->lock);
-		if(!p->busy) break;
+		if(!p->queued) break;
 		e = p->buf[p->work_buf];
-		n = p->work_n;
+		n = p->work_n[p->work_buf];
 		pthread_mutex_unlock(&p->lock);
 		for(i = 0; i < n && !failed; i++) {
 			if(!state_filing_to_writer(p->w, e[i].key, e[i].kl,
@@ -100,7 +104,8 @@ prewrite_run(void* arg)
 				ig_writer_error(p->w));
 			p->failed = 1;
 		}
-		p->busy = 0;
+		p->work_buf = (p->work_buf + 1) % PREWRITE_BUFS;
+		p->queued--;
 		pthread_cond_broadcast(&p->cond);
 	}
 	pthread_mutex_unlock(&p->lock);
@@ -111,8 +116,11 @@ struct prewrite*
 prewrite_begin(const struct loader_cfg* cfg, char* err, size_t errlen)
 {
 	struct prewrite* p = calloc(1, sizeof(*p));
-	if(!p || !(p->buf[0] = malloc(PREWRITE_BATCH * sizeof(*p->buf[0]))) ||
-		!(p->buf[1] = malloc(PREWRITE_BATCH * sizeof(*p->buf[1])))) {
+	int i;
+	for(i = 0; p && i < PREWRITE_BUFS; i++)
+		if(!(p->buf[i] = malloc(PREWRITE_BATCH * sizeof(*p->buf[i]))))
+			break;
+	if(!p || i < PREWRITE_BUFS) {
 		snprintf(err, errlen, "prewrite: out of memory");
 		goto fail;
 	}
@@ -135,29 +143,28 @@ prewrite_begin(const struct loader_cfg* cfg, char* err, size_t errlen)
 fail:
 	if(p) {
 		ig_writer_abort(p->w);
-		free(p->buf[0]);
-		free(p->buf[1]);
+		for(i = 0; i < PREWRITE_BUFS; i++) free(p->buf[i]);
 		free(p);
 	}
 	return NULL;
 }
 
-/** give the filled buffer to the thread (after it finished the other);
- * @return 0 when the writer failed */
+/** queue the filled buffer for the thread (waiting while the ring is
+ * full); @return 0 when the writer failed */
 static int
 hand_over(struct prewrite* p)
 {
 	int ok;
 	pthread_mutex_lock(&p->lock);
-	while(p->busy) pthread_cond_wait(&p->cond, &p->lock);
+	while(p->queued == PREWRITE_BUFS - 1)
+		pthread_cond_wait(&p->cond, &p->lock);
 	if((ok = !p->failed) && p->fill) {
-		p->work_buf = p->fill_buf;
-		p->work_n = p->fill;
-		p->busy = 1;
+		p->work_n[p->fill_buf] = p->fill;
+		p->queued++;
+		p->fill_buf = (p->fill_buf + 1) % PREWRITE_BUFS;
 		pthread_cond_broadcast(&p->cond);
 	}
 	pthread_mutex_unlock(&p->lock);
-	p->fill_buf ^= 1;
 	p->fill = 0;
 	return ok;
 }
@@ -182,7 +189,7 @@ prewrite_wait(struct prewrite* p)
 	if(p->thread_on) {
 		(void)hand_over(p);
 		pthread_mutex_lock(&p->lock);
-		while(p->busy) pthread_cond_wait(&p->cond, &p->lock);
+		while(p->queued) pthread_cond_wait(&p->cond, &p->lock);
 		p->stop = 1;
 		pthread_cond_broadcast(&p->cond);
 		pthread_mutex_unlock(&p->lock);
@@ -241,11 +248,11 @@ prewrite_error(const struct prewrite* p)
 void
 prewrite_abort(struct prewrite* p)
 {
+	int i;
 	if(!p) return;
 	(void)prewrite_wait(p);
 	ig_writer_abort(p->w);
 	ig_unpack_arena_free(&p->arena);
-	free(p->buf[0]);
-	free(p->buf[1]);
+	for(i = 0; i < PREWRITE_BUFS; i++) free(p->buf[i]);
 	free(p);
 }
