@@ -136,11 +136,17 @@ head -96 "$W/src/f4.jsonl" >"$W/src/shrunk.jsonl"
 pub filings "$W/src/shrunk.jsonl"
 refused shrink "filings shrinking by 10%"
 t_check "shrink: the status names the reason" grep -q "would shrink from 107 to 96" "$W/once.log"
+# the refused full feed's filings were being written into the next
+# snapshot beside it (loader/prewrite.c): that temporary is gone with it
+t_eq "shrink: no temporary snapshot left by the refused feed" \
+	"$(ls "$W/state/snapshots" | grep -c '\.tmp')" 0
 pub filings "$W/src/shrunk.jsonl"
 "$LOADER" -c "$W/loader.conf" allow-shrink filings >/dev/null
 loader_once
 t_check "shrink: applied after icpguard-loader allow-shrink filings" \
 	test "$?/$(snap_meta count.filing)/$(snap_serial)" = "0/96/5"
+t_check "shrink: its filings were written beside the feed" \
+	grep -q "without the filings, written beside the feed" "$W/once.log"
 t_check "shrink: the override is used up" test ! -e "$W/state/allow-shrink.filings"
 
 # a delta that does not apply: the publisher's history at serial 6 is not
