@@ -174,7 +174,6 @@ mono_now(void)
 	return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
-/** apply the downloaded payload + signature of the current entry */
 /** a full filings feed is about to be applied: begin the next snapshot
  * beside it (loader/prewrite.h); NULL otherwise or when it cannot begin
  * (the publish then copies the filings from the state) */
@@ -214,6 +213,7 @@ prewrite_end(struct loader* L, struct prewrite* used,
 	L->prewrite = NULL;
 }
 
+/** apply the downloaded payload + signature of the current entry */
 static void
 apply_item(struct loader* L, struct feed_rt* f)
 {
