@@ -253,7 +253,7 @@ struct build {
 	/** the map of the file */
 	const uint8_t* base;
 	size_t maplen;
-	/** the table (NULL in the counting pass) */
+	/** the table */
 	struct ig_index_slot* slots;
 	uint64_t mask, seed;
 	/** entries so far, longest probe */
@@ -301,15 +301,15 @@ build_flush(struct build* b)
 	b->nb = 0;
 }
 
-/** add one node to the batch; @return its batch entry (-1 in the
- * counting pass, which needs no hash) */
+/** add one node to the batch; @return its batch entry (-1 once the
+ * table is full: the pass goes on counting, and the build fails or is
+ * done again at the counted size) */
 static int
 build_put(struct build* b, const uint8_t* key, size_t len, uint64_t val,
 	int children)
 {
 	struct pending* p;
 	b->entries++;
-	if(!b->slots) return -1;
 	/* a slot always stays empty, so that every probe ends */
 	if(b->entries >= b->mask) {
 		b->overflow = 1;
@@ -335,9 +335,7 @@ build_key(struct build* b, const MDB_val* k, const MDB_val* v)
 	/* not a name key (or longer than the slot's 8-bit length): left to
 	 * the B-tree; the writer makes none */
 	if(n == 0 || k->mv_size > 255) return 1;
-	/* (a count needs no map: its keys may lie in a transaction's own
-	 * pages, ig_name_index_count_key) */
-	if(b->slots && (key < b->base || (size_t)(key - b->base) + k->mv_size >
+	if((key < b->base || (size_t)(key - b->base) + k->mv_size >
 		b->maplen ||
 		(const uint8_t*)v->mv_data < b->base ||
 		(size_t)((const uint8_t*)v->mv_data - b->base) + v->mv_size >
@@ -348,8 +346,8 @@ build_key(struct build* b, const MDB_val* k, const MDB_val* v)
 	while(cp < lim && b->prev[cp] == key[cp]) cp++;
 	while(d < b->depth && d < n && bnd[d] <= cp && b->sb[d] == bnd[d]) d++;
 	if(d == n) d = n - 1; /* the same key twice cannot happen; be safe */
-	if(b->slots && b->nb >= BATCH) build_flush(b);
-	if(d > 0 && b->slots) {
+	if(b->nb >= BATCH) build_flush(b);
+	if(d > 0) {
 		if(b->sp[d - 1] >= 0)
 			b->batch[b->sp[d - 1]].key |= CHILDREN_BIT;
 		else b->slots[b->ss[d - 1]].key |= CHILDREN_BIT;
@@ -365,37 +363,6 @@ build_key(struct build* b, const MDB_val* k, const MDB_val* v)
 	b->prev = key;
 	b->prevlen = k->mv_size;
 	return 1;
-}
-
-struct ig_index_count {
-	/** a build without a table: counts */
-	struct build b;
-};
-
-struct ig_index_count*
-ig_name_index_count_new(void)
-{
-	return calloc(1, sizeof(struct ig_index_count));
-}
-
-void
-ig_name_index_count_key(struct ig_index_count* c, const uint8_t* key,
-	size_t len)
-{
-	MDB_val k, v;
-	k.mv_data = (void*)key;
-	k.mv_size = len;
-	v.mv_data = NULL;
-	v.mv_size = 0;
-	(void)build_key(&c->b, &k, &v);
-}
-
-uint64_t
-ig_name_index_count_done(struct ig_index_count* c)
-{
-	uint64_t n = c ? c->b.entries : 0;
-	free(c);
-	return n;
 }
 
 /** one pass over the name database */
@@ -427,13 +394,23 @@ build_pass(struct build* b, MDB_env* env, MDB_txn* txn, MDB_dbi name,
 		}
 		if(release && ++n % 1000000 == 0) release(env);
 	}
-	if(b->slots) build_flush(b);
+	build_flush(b);
 	mdb_cursor_close(c);
 	if(rc != MDB_NOTFOUND) {
 		snprintf(err, errlen, "index: %s", mdb_strerror(rc));
 		return 0;
 	}
 	return 1;
+}
+
+/** slots for a table of this many nodes: a power of two, a load of at
+ * most 2/3 */
+static uint64_t
+table_slots(uint64_t entries)
+{
+	uint64_t nslots = 16;
+	while(nslots < entries + entries / 2) nslots <<= 1;
+	return nslots;
 }
 
 int
@@ -444,33 +421,51 @@ ig_name_index_build(MDB_env* env, MDB_txn* txn, MDB_dbi name,
 	struct build b;
 	struct index_head head;
 	MDB_val k, v;
+	MDB_stat ms;
 	const uint8_t* first;
-	uint64_t nslots = 16, anchor;
-	int rc;
+	uint64_t nslots, anchor;
+	int rc, guessed = 0;
 	memset(&b, 0, sizeof(b));
 	if(!map_find(txn, name, &first, &anchor, &b.base, &b.maplen))
 		return 1; /* no names: no index (the walk uses the B-tree) */
 	b.seed = seed;
-	/* count (unless the caller did, walking the same keys), then size
-	 * the table for a load of at most 2/3 */
+	/* no count given: every record of the name database is a node, so
+	 * its record count is a lower bound; the pass counts the ancestors
+	 * too, and a table that turns out too small is built once more at
+	 * the counted size (the same table a count would have sized) */
 	if(!entries) {
+		if((rc = mdb_stat(txn, name, &ms)) != 0) {
+			snprintf(err, errlen, "index: %s", mdb_strerror(rc));
+			return 0;
+		}
+		entries = ms.ms_entries;
+		guessed = 1;
+	}
+	for(;;) {
+		nslots = table_slots(entries);
+		k.mv_data = (void*)IG_INDEX_KEY;
+		k.mv_size = strlen(IG_INDEX_KEY);
+		v.mv_size = sizeof(head) + nslots * sizeof(struct ig_index_slot);
+		if((rc = mdb_put(txn, idx, &k, &v, MDB_RESERVE)) != 0) {
+			snprintf(err, errlen, "index: %s", mdb_strerror(rc));
+			return 0;
+		}
+		memset(v.mv_data, 0, v.mv_size);
+		b.slots = (struct ig_index_slot*)((uint8_t*)v.mv_data +
+			sizeof(head));
+		b.mask = nslots - 1;
+		b.overflow = 0;
+		b.maxprobe = 0;
 		if(!build_pass(&b, env, txn, name, release, err, errlen))
 			return 0;
-		entries = b.entries;
+		if(guessed && table_slots(b.entries) != nslots) {
+			entries = b.entries;
+			guessed = 0;
+			continue;
+		}
+		break;
 	}
-	while(nslots < entries + entries / 2) nslots <<= 1;
-	k.mv_data = (void*)IG_INDEX_KEY;
-	k.mv_size = strlen(IG_INDEX_KEY);
-	v.mv_size = sizeof(head) + nslots * sizeof(struct ig_index_slot);
-	if((rc = mdb_put(txn, idx, &k, &v, MDB_RESERVE)) != 0) {
-		snprintf(err, errlen, "index: %s", mdb_strerror(rc));
-		return 0;
-	}
-	memset(v.mv_data, 0, v.mv_size);
-	b.slots = (struct ig_index_slot*)((uint8_t*)v.mv_data + sizeof(head));
-	b.mask = nslots - 1;
-	if(!build_pass(&b, env, txn, name, release, err, errlen)) return 0;
-	if(b.overflow || b.entries != entries) {
+	if(b.overflow || (!guessed && b.entries != entries)) {
 		snprintf(err, errlen, "index: %llu names counted, %llu found",
 			(unsigned long long)entries,
 			(unsigned long long)b.entries);

@@ -65,28 +65,6 @@ struct ig_index_hit {
 	int children;
 };
 
-/** the count of an index's nodes, taken from the keys as a walk of the
- * name database in key order passes them (ig_name_index_count_key) */
-struct ig_index_count;
-
-/**
- * A new count.  The caller owns it (ig_name_index_count_done frees it).
- * @return NULL when out of memory.
- */
-struct ig_index_count* ig_name_index_count_new(void);
-
-/**
- * One key of the name database, in key order.  The key's bytes must stay
- * valid until the next call (a cursor walk in one transaction keeps
- * them).  Same thread as the walk.
- */
-void ig_name_index_count_key(struct ig_index_count* c, const uint8_t* key,
-	size_t len);
-
-/** The nodes the index of the keys passed so far holds (keys and the
- * ancestors that have no key of their own); frees c.  NULL: 0. */
-uint64_t ig_name_index_count_done(struct ig_index_count* c);
-
 /**
  * Build the index of the name database in a write transaction whose
  * records are already committed (nothing in name may change in txn).
@@ -95,8 +73,11 @@ uint64_t ig_name_index_count_done(struct ig_index_count* c);
  * @param env, txn: the writer's environment and a fresh write txn.
  * @param name: the name database; idx: the database "index" (created).
  * @param seed: hash seed (any value; stored in the index).
- * @param entries: the nodes, from ig_name_index_count_done over the same
- *	keys; 0: a walk of its own counts them first.
+ * @param entries: the nodes (names and their ancestors without a record
+ *	of their own) when the caller knows them, checked; 0: the build
+ *	sizes the table from the name database's record count and, when
+ *	the ancestors make it too small, builds it once more at the count
+ *	its pass found (the same table either way).
  * @param release: called every million keys to drop mapped pages read so
  *	far (may be NULL).
  * @param err, errlen: the cause on failure.

@@ -646,11 +646,13 @@ void ig_writer_set_durable(struct ig_writer* w, int durable);
 struct ig_publish_times {
 	/** the public suffix list, counts and range checks */
 	double prepare;
-	/** the content hash: a walk over every record */
+	/** the content hash: a walk over every record, on a thread of its
+	 * own beside the index build (the two overlap) */
 	double hash;
-	/** the commit of the records */
+	/** the commits: the records, then the index and the meta */
 	double commit;
-	/** the hash index over the names, in its own transaction */
+	/** the hash index over the names, in the second transaction,
+	 * beside the content hash */
 	double index;
 	/** the data sync and the fsync of the file */
 	double sync;

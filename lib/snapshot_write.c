@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <openssl/evp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -688,91 +689,95 @@ ig_writer_checkpoint(struct ig_writer* w)
 /** release the maps every this many records read */
 #define RELEASE_EVERY 1000000
 
-/** SHA-256 over every record of every database but meta, in key order;
- * the walk of the name database also counts the nodes of its index
- * (*index_entries: the index build then needs no walk of its own) */
-static int
-content_hash(struct ig_writer* w, char* hex, uint64_t* index_entries)
+/** the content hash, computed on a thread of its own while the index is
+ * built: SHA-256 over every record of every database but meta, in key
+ * order, read in a read transaction of the committed records */
+struct hash_job {
+	/** the writer's environment and handles (read only here) */
+	MDB_env* env;
+	const MDB_dbi* dbi;
+	/** the hash in hex */
+	char hex[65];
+	/** 1 done; 0 failed (err) */
+	int ok;
+	/** seconds it took */
+	double seconds;
+	char err[256];
+};
+
+/** the walk of a hash_job (a thread's start, or called in place) */
+static void*
+content_hash(void* arg)
 {
+	struct hash_job* j = arg;
 	EVP_MD_CTX* md = EVP_MD_CTX_new();
+	MDB_txn* txn = NULL;
 	unsigned char dig[32];
 	unsigned int dl = 0;
 	uint64_t n = 0;
 	int i, rc;
+	struct timespec t0;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	j->ok = 0;
 	if(!md || !EVP_DigestInit_ex(md, EVP_sha256(), NULL)) {
-		EVP_MD_CTX_free(md);
-		snprintf(w->err, sizeof(w->err), "sha256 unavailable");
-		return 0;
+		snprintf(j->err, sizeof(j->err), "sha256 unavailable");
+		goto done;
+	}
+	if((rc = mdb_txn_begin(j->env, NULL, MDB_RDONLY, &txn)) != 0) {
+		snprintf(j->err, sizeof(j->err), "hash: %s", mdb_strerror(rc));
+		goto done;
 	}
 	for(i = IG_DB_META + 1; i < IG_DB_COUNT; i++) {
 		MDB_cursor* c;
 		MDB_val k, v;
 		uint8_t tag = (uint8_t)i;
-		struct ig_index_count* cnt;
-		if((rc = mdb_cursor_open(w->txn, w->dbi[i], &c)) != 0) {
-			EVP_MD_CTX_free(md);
-			return lmdb_fail(w, "hash", rc);
+		if((rc = mdb_cursor_open(txn, j->dbi[i], &c)) != 0) {
+			snprintf(j->err, sizeof(j->err), "hash: %s",
+				mdb_strerror(rc));
+			goto done;
 		}
-		cnt = i == IG_DB_NAME ? ig_name_index_count_new() : NULL;
 		rc = mdb_cursor_get(c, &k, &v, MDB_FIRST);
 		while(rc == 0) {
 			uint32_t kl = (uint32_t)k.mv_size;
 			uint32_t vl = (uint32_t)v.mv_size;
-			if(cnt) ig_name_index_count_key(cnt, k.mv_data,
-				k.mv_size);
 			EVP_DigestUpdate(md, &tag, 1);
 			EVP_DigestUpdate(md, &kl, 4);
 			EVP_DigestUpdate(md, k.mv_data, k.mv_size);
 			EVP_DigestUpdate(md, &vl, 4);
 			EVP_DigestUpdate(md, v.mv_data, v.mv_size);
-			if(++n % RELEASE_EVERY == 0) release_map(w->env);
+			if(++n % RELEASE_EVERY == 0) release_map(j->env);
 			rc = mdb_cursor_get(c, &k, &v, MDB_NEXT);
 		}
 		mdb_cursor_close(c);
-		/* out of memory for the count: the build counts itself */
-		if(i == IG_DB_NAME) *index_entries =
-			ig_name_index_count_done(cnt);
+		if(rc != MDB_NOTFOUND) {
+			snprintf(j->err, sizeof(j->err), "hash: %s",
+				mdb_strerror(rc));
+			goto done;
+		}
 	}
 	EVP_DigestFinal_ex(md, dig, &dl);
-	EVP_MD_CTX_free(md);
 	for(i = 0; i < 32; i++)
-		sprintf(hex + 2*i, "%02x", dig[i]);
-	hex[64] = 0;
-	return 1;
+		sprintf(j->hex + 2*i, "%02x", dig[i]);
+	j->hex[64] = 0;
+	j->ok = 1;
+done:
+	if(txn) mdb_txn_abort(txn);
+	EVP_MD_CTX_free(md);
+	j->seconds = ig_seconds_since(&t0, 0);
+	return NULL;
 }
 
-/** build the hash index of the name database in a second transaction:
- * the records are committed, so their pages no longer move
- * (lib/name_index.h) */
-static int
-index_add(struct ig_writer* w, const char* hex, uint64_t entries)
+/** the index's hash seed: from the serial (the content hash is not known
+ * yet when the index is built beside it), mixed (splitmix64) */
+static uint64_t
+index_seed(uint64_t serial)
 {
-	MDB_dbi idx;
-	char sd[17];
-	uint64_t seed;
-	int rc;
-	memcpy(sd, hex, 16);
-	sd[16] = 0;
-	seed = strtoull(sd, NULL, 16);
-	if((rc = mdb_txn_begin(w->env, NULL, 0, &w->txn)) != 0)
-		return lmdb_fail(w, "index", rc);
-	if((rc = mdb_dbi_open(w->txn, IG_INDEX_DB, MDB_CREATE, &idx)) != 0) {
-		mdb_txn_abort(w->txn);
-		w->txn = NULL;
-		return lmdb_fail(w, "index", rc);
-	}
-	if(!ig_name_index_build(w->env, w->txn, w->dbi[IG_DB_NAME], idx, seed,
-		entries, release_map, w->err, sizeof(w->err))) {
-		mdb_txn_abort(w->txn);
-		w->txn = NULL;
-		return 0;
-	}
-	rc = mdb_txn_commit(w->txn);
-	w->txn = NULL;
-	if(rc != 0) return lmdb_fail(w, "index commit", rc);
-	release_map(w->env);
-	return 1;
+	uint64_t z = serial + 0x9e3779b97f4a7c15ull;
+	z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
+	z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
+	return z ^ (z >> 31);
 }
+
 
 /** begin writing an environment's file to disk, not waiting for it */
 static void
@@ -805,7 +810,10 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 	time_t now = time(NULL);
 	struct ig_publish_times tm;
 	struct timespec t0;
-	uint64_t index_entries = 0;
+	struct hash_job hj;
+	pthread_t hasher;
+	int hashing, indexed;
+	MDB_dbi idx;
 	memset(&tm, 0, sizeof(tm));
 	clock_gettime(CLOCK_MONOTONIC, &t0);
 	if(!psl_add(w) || !ranges_check(w)) goto fail;
@@ -817,8 +825,44 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 		if(!ig_writer_meta(w, key, buf)) goto fail;
 	}
 	tm.prepare = ig_seconds_since(&t0, 1);
-	if(!content_hash(w, hex, &index_entries)) goto fail;
-	tm.hash = ig_seconds_since(&t0, 1);
+	/* the records are committed; then, in the next transaction, the
+	 * index is built while a thread hashes the committed records in a
+	 * read transaction (two walks of the name database side by side;
+	 * the index's seed comes from the serial, not from the hash).  The
+	 * file is unlocked (MDB_NOLOCK) and private to this writer: the
+	 * write transaction allocates only pages that the read
+	 * transaction's snapshot does not hold, and commits after the
+	 * thread is joined. */
+	rc = mdb_txn_commit(w->txn);
+	w->txn = NULL;
+	if(rc != 0) {
+		lmdb_fail(w, "commit", rc);
+		goto fail;
+	}
+	if((rc = mdb_txn_begin(w->env, NULL, 0, &w->txn)) != 0 ||
+		(rc = mdb_dbi_open(w->txn, IG_INDEX_DB, MDB_CREATE, &idx)) != 0)
+	{
+		lmdb_fail(w, "index", rc);
+		goto fail;
+	}
+	tm.commit = ig_seconds_since(&t0, 1);
+	memset(&hj, 0, sizeof(hj));
+	hj.env = w->env;
+	hj.dbi = w->dbi;
+	hashing = pthread_create(&hasher, NULL, content_hash, &hj) == 0;
+	if(!hashing) content_hash(&hj);
+	indexed = ig_name_index_build(w->env, w->txn, w->dbi[IG_DB_NAME], idx,
+		index_seed(serial), 0, release_map, w->err, sizeof(w->err));
+	tm.index = ig_seconds_since(&t0, 0);
+	if(hashing) pthread_join(hasher, NULL);
+	tm.hash = hj.seconds;
+	(void)ig_seconds_since(&t0, 1);
+	if(!indexed) goto fail;
+	if(!hj.ok) {
+		snprintf(w->err, sizeof(w->err), "%s", hj.err);
+		goto fail;
+	}
+	memcpy(hex, hj.hex, sizeof(hex));
 	snprintf(buf, sizeof(buf), "%llu", (unsigned long long)serial);
 	if(!ig_writer_meta(w, "serial", buf) ||
 		!ig_writer_meta(w, "hash", hex)) goto fail;
@@ -831,9 +875,8 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 		lmdb_fail(w, "commit", rc);
 		goto fail;
 	}
-	tm.commit = ig_seconds_since(&t0, 1);
-	if(!index_add(w, hex, index_entries)) goto fail;
-	tm.index = ig_seconds_since(&t0, 1);
+	release_map(w->env);
+	tm.commit += ig_seconds_since(&t0, 1);
 	/* the disk writes the file while the seal reads it back from the
 	 * page cache; the fsync after the seal waits for both (one fsync
 	 * makes the whole file durable: nobody reads the temporary before
