@@ -578,6 +578,16 @@ int ig_writer_diff(struct ig_writer* w, struct ig_snapshot* prev);
 void ig_env_release(MDB_env* env);
 
 /**
+ * Begin writing an LMDB environment's written pages to disk, not waiting
+ * for it (sync_file_range, SYNC_FILE_RANGE_WRITE).  A bulk load calls it
+ * after pages reach the file (a commit, or LMDB spilling a large
+ * transaction's pages), so that the fsync that ends it finds most of the
+ * file already on disk and dirty pages do not pile up in the page cache.
+ * Promises no durability.  Best effort, thread-safe.
+ */
+void ig_env_writeback(MDB_env* env);
+
+/**
  * Give the writer's mapped pages back to the kernel (they are clean file
  * pages; touching them again reads them back).  Bulk loads of millions of
  * records call it now and then to keep their resident size down.
@@ -587,7 +597,9 @@ void ig_writer_release(struct ig_writer* w);
 /**
  * Commit what was written so far into the temporary file and go on in a
  * new transaction: the written pages leave the heap (a bulk load of
- * millions of records keeps its memory near one checkpoint's worth).  The
+ * millions of records keeps its memory near one checkpoint's worth) and,
+ * unless the writer is not durable, begin their way to disk
+ * (ig_env_writeback), so the publish's fsync waits for less.  The
  * file is still a temporary until ig_writer_publish; an abort removes it.
  * The thread that owns the writer.
  * @return 1, or 0 (ig_writer_error; the writer can then only be aborted).

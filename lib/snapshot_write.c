@@ -658,6 +658,14 @@ ig_env_release(MDB_env* env)
 	fclose(maps);
 }
 
+void
+ig_env_writeback(MDB_env* env)
+{
+	int fd;
+	if(mdb_env_get_fd(env, &fd) == 0)
+		(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
+}
+
 /** release the maps of an environment (see ig_env_release) */
 static void
 release_map(MDB_env* env)
@@ -679,6 +687,7 @@ ig_writer_checkpoint(struct ig_writer* w)
 		w->txn = NULL;
 		return lmdb_fail(w, "commit", rc);
 	}
+	if(!w->nosync) ig_env_writeback(w->env);
 	if((rc = mdb_txn_begin(w->env, NULL, 0, &w->txn)) != 0) {
 		w->txn = NULL;
 		return lmdb_fail(w, "begin", rc);
@@ -779,14 +788,6 @@ index_seed(uint64_t serial)
 }
 
 
-/** begin writing an environment's file to disk, not waiting for it */
-static void
-start_writeback(MDB_env* env)
-{
-	int fd;
-	if(mdb_env_get_fd(env, &fd) == 0)
-		(void)sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-}
 
 /** fsync a file or directory by path */
 static int
@@ -882,7 +883,7 @@ ig_writer_publish(struct ig_writer* w, uint64_t serial,
 	 * makes the whole file durable: nobody reads the temporary before
 	 * the rename, so LMDB's own ordering of data and meta pages is not
 	 * needed) */
-	if(!w->nosync) start_writeback(w->env);
+	if(!w->nosync) ig_env_writeback(w->env);
 	mdb_env_close(w->env);
 	w->env = NULL;
 	tm.sync = ig_seconds_since(&t0, 1);

@@ -213,6 +213,48 @@ prewrite_end(struct loader* L, struct prewrite* used,
 	L->prewrite = NULL;
 }
 
+/** wait until the last payload_discard is done */
+static void
+payload_discard_wait(struct loader* L)
+{
+	if(L->discard_on) pthread_join(L->discard, NULL);
+	L->discard_on = 0;
+}
+
+/** the discard thread: remove the file, free its name */
+static void*
+discard_run(void* arg)
+{
+	unlink(arg);
+	free(arg);
+	return NULL;
+}
+
+/** remove an applied payload on a thread of its own: the kernel takes
+ * most of a second to free a gigabyte file's pages and blocks, which the
+ * publish that follows need not wait for.  The file is renamed first (a
+ * name still under the download directory's .tmp rule, removed at start
+ * after a crash), so the next download of the same feed cannot meet the
+ * removal. */
+static void
+payload_discard(struct loader* L, const char* path)
+{
+	char gone[2200], *p;
+	payload_discard_wait(L);
+	snprintf(gone, sizeof(gone), "%s.discard", path);
+	if(rename(path, gone) != 0 || !(p = strdup(gone))) {
+		unlink(path);
+		unlink(gone);
+		return;
+	}
+	if(pthread_create(&L->discard, NULL, discard_run, p) != 0) {
+		unlink(p);
+		free(p);
+		return;
+	}
+	L->discard_on = 1;
+}
+
 /** apply the downloaded payload + signature of the current entry */
 static void
 apply_item(struct loader* L, struct feed_rt* f)
@@ -248,7 +290,7 @@ apply_item(struct loader* L, struct feed_rt* f)
 	state_apply(L->state, f->kind, payload, sig, &o, &r);
 	prewrite_end(L, o.prewrite, &r);
 	t_done = mono_now();
-	unlink(payload);
+	payload_discard(L, payload);
 	unlink(sig);
 	if(r.rejected) {
 		for(i = 0; i < r.nrej; i++)
@@ -940,6 +982,7 @@ main(int argc, char** argv)
 	/* applied but never published (a failed stop): its temporary goes,
 	 * the next start publishes the state */
 	prewrite_abort(L.prewrite);
+	payload_discard_wait(&L);
 	orders_close(&L);
 	state_close(L.state);
 	ig_keyring_free(&L.keys);

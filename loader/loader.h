@@ -17,6 +17,7 @@
  */
 #ifndef ICPGUARD_LOADER_H
 #define ICPGUARD_LOADER_H
+#include <pthread.h>
 #include <stdint.h>
 #include <event2/event.h>
 #include <event2/http.h>
@@ -102,6 +103,10 @@ struct loader {
 	/** the next snapshot, filings written while the full filings feed
 	 * applied was stored (loader/prewrite.h); NULL none */
 	struct prewrite* prewrite;
+	/** the thread removing the last applied payload (payload_discard),
+	 * while discard_on */
+	pthread_t discard;
+	int discard_on;
 	/** --once: one cycle, then exit */
 	int once;
 	/** 1 when daemonized (logs go to syslog whatever the file says) */

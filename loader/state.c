@@ -462,6 +462,9 @@ static void
 drop_map(struct loader_state* s)
 {
 	ig_env_release(s->env);
+	/* the pages LMDB spilled from the transaction so far: on their way
+	 * to disk now, so the commit's fdatasync waits for less */
+	ig_env_writeback(s->env);
 }
 
 /** which half of a change log value a feed kind writes: 0 filings, 1
