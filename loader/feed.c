@@ -493,6 +493,7 @@ ig_feed_open(struct ig_feed_reader* r, const char* path, const char** code,
 		}
 		madvise(m, r->len, MADV_SEQUENTIAL);
 		r->p = m;
+		r->maplen = r->len;
 	}
 	close(fd);
 	while((rc = next_field(r->p, r->len, &pos, &field, &v, &d, &dl)) > 0) {
@@ -533,18 +534,151 @@ ig_feed_open(struct ig_feed_reader* r, const char* path, const char** code,
 	return 1;
 }
 
+/** a growing file's walk asks for this many more bytes at a time (a
+ * download adds a few kilobytes per write; the two threads meet about
+ * once per step) */
+#define GROW_STEP ((size_t)8 << 20)
+
+/** wait for more of a growing file; @return 0 when no more will come
+ * (the download ended, or the signed size is all there) */
+static int
+feed_more(struct ig_feed_reader* r)
+{
+	uint64_t w, upto;
+	if(r->ended || r->len >= r->maplen) return 0;
+	upto = r->len + GROW_STEP < r->maplen ? r->len + GROW_STEP :
+		r->maplen;
+	if(growing_wait(r->grow, upto, &w) != GROWING_RUNNING) r->ended = 1;
+	r->len = w < r->maplen ? (size_t)w : r->maplen;
+	return 1;
+}
+
+/** next_field over what is there; a growing file's walk waits for the
+ * rest of a field cut at the end of what was written */
+static int
+field_at(struct ig_feed_reader* r, size_t* pos, unsigned* field,
+	uint64_t* v, const uint8_t** d, size_t* dl)
+{
+	for(;;) {
+		size_t p0 = *pos;
+		int rc = next_field(r->p, r->len, pos, field, v, d, dl);
+		if(rc > 0 || !r->grow) return rc;
+		*pos = p0;
+		if(!feed_more(r)) return rc;
+	}
+}
+
+/** a record (10..15) or a removal (20, 21) */
+static int
+record_field(unsigned field)
+{
+	return (field >= 10 && field <= 15) || field == 20 || field == 21;
+}
+
+int
+ig_feed_open_growing(struct ig_feed_reader* r, const char* path,
+	uint64_t size, struct growing* grow, const char** code, char* err,
+	size_t errlen)
+{
+	int fd, rc;
+	size_t pos = 0;
+	unsigned field;
+	uint64_t v;
+	const uint8_t* d;
+	size_t dl;
+	memset(r, 0, sizeof(*r));
+	*code = "malformed";
+	if(size > SIZE_MAX / 2) {
+		snprintf(err, errlen, "%s: %llu bytes signed: too large", path,
+			(unsigned long long)size);
+		return 0;
+	}
+	if((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0) {
+		snprintf(err, errlen, "%s: %s", path, strerror(errno));
+		return 0;
+	}
+	if(size > 0) {
+		/* the signed size, though the file is shorter yet: only
+		 * bytes the download has written are ever touched */
+		void* m = mmap(NULL, (size_t)size, PROT_READ, MAP_SHARED, fd,
+			0);
+		if(m == MAP_FAILED) {
+			snprintf(err, errlen, "%s: mmap: %s", path,
+				strerror(errno));
+			close(fd);
+			return 0;
+		}
+		madvise(m, (size_t)size, MADV_SEQUENTIAL);
+		r->p = m;
+	}
+	close(fd);
+	r->grow = grow;
+	r->maplen = (size_t)size;
+	for(;;) {
+		size_t p0 = pos;
+		if((rc = field_at(r, &pos, &field, &v, &d, &dl)) <= 0) break;
+		if(record_field(field)) {
+			pos = p0; /* the walk starts at the first record */
+			break;
+		}
+		switch(field) {
+		case 1: r->version = (uint32_t)v; break;
+		case 2: r->kind = (Icpguard__Feed__Kind)v; break;
+		case 3: r->serial = v; break;
+		case 4: r->base = v; break;
+		case 5: r->created = (int64_t)v; break;
+		case 22: r->record_count = v; break;
+		default: break;
+		}
+	}
+	if(rc < 0) {
+		snprintf(err, errlen, "%s: malformed or truncated at byte %zu "
+			"of %zu", path, pos, r->maplen);
+		ig_feed_close(r);
+		return 0;
+	}
+	if(r->version != 1 || r->kind == 0 || r->serial == 0) {
+		snprintf(err, errlen, "%s: not an icpguard feed (version %u, "
+			"kind %d, serial %llu)", path, r->version, (int)r->kind,
+			(unsigned long long)r->serial);
+		ig_feed_close(r);
+		return 0;
+	}
+	r->pos = pos;
+	*code = NULL;
+	return 1;
+}
+
 int
 ig_feed_next(struct ig_feed_reader* r, unsigned* field,
 	const uint8_t** data, size_t* len)
 {
 	uint64_t v;
+	int rc;
 	if(r->pos - r->dropped >= 2 * FEED_DROP_STEP)
 		feed_drop(r, r->pos);
 	feed_ahead(r, r->pos);
-	while(next_field(r->p, r->len, &r->pos, field, &v, data, len) > 0) {
-		if((*field >= 10 && *field <= 15) || *field == 20 ||
-			*field == 21)
+	while((rc = field_at(r, &r->pos, field, &v, data, len)) > 0) {
+		if(record_field(*field)) {
+			/* a growing file had no walk at open: count here */
+			if(r->grow) {
+				if(*field <= 15) r->nrecords++;
+				else r->nremoved++;
+			}
 			return 1;
+		}
+		if(!r->grow) continue;
+		if(*field == 22) r->record_count = v;
+		else if(*field >= 1 && *field <= 5) {
+			/* the header was taken before the records */
+			r->bad = 1;
+			r->bad_at = r->pos;
+			return 0;
+		}
+	}
+	if(rc < 0) {
+		r->bad = 1;
+		r->bad_at = r->pos;
 	}
 	return 0;
 }
@@ -552,7 +686,7 @@ ig_feed_next(struct ig_feed_reader* r, unsigned* field,
 void
 ig_feed_close(struct ig_feed_reader* r)
 {
-	if(r->p) munmap((void*)r->p, r->len);
+	if(r->p) munmap((void*)r->p, r->maplen);
 	memset(r, 0, sizeof(*r));
 }
 

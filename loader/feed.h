@@ -22,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include "loader/growing.h"
 #include <openssl/evp.h>
 #include "data/feed.pb-c.h"
 #include "lib/name.h"
@@ -156,6 +157,17 @@ struct ig_feed_reader {
 	/** bytes mapped in ahead of the cursor so far (feed_ahead); -1
 	 * when the kernel cannot (before Linux 5.14) */
 	size_t ready;
+	/** a file still being written (ig_feed_open_growing), else NULL:
+	 * len is then the bytes written so far, at most maplen */
+	struct growing* grow;
+	/** the size mapped (the signed size) */
+	size_t maplen;
+	/** the writer is done: len is all there will be */
+	int ended;
+	/** the walk met a field that does not parse (growing files: found
+	 * as the records are read), at byte bad_at */
+	int bad;
+	size_t bad_at;
 };
 
 /**
@@ -168,13 +180,32 @@ int ig_feed_open(struct ig_feed_reader* r, const char* path,
 	const char** code, char* err, size_t errlen);
 
 /**
+ * Map a feed file that a download is still writing (loader/growing.h) and
+ * read its header fields, waiting for their bytes; the records are read
+ * as they arrive (ig_feed_next waits for them).  Nothing walks the file
+ * first: the caller checks the structure after the walk (r->bad), the
+ * record count (r->nrecords against r->record_count) and the download's
+ * digest before it keeps anything read.  Header fields must precede the
+ * records (as ig_feed_write_begin writes them).  The reader's thread.
+ * @param size: the signed size: at most this much is mapped and read.
+ * @param grow: the download's progress; must outlive the reader.
+ * @param code: out, "malformed" on failure, "download" when the download
+ *	ended without the header.
+ * @return 1/0.
+ */
+int ig_feed_open_growing(struct ig_feed_reader* r, const char* path,
+	uint64_t size, struct growing* grow, const char** code, char* err,
+	size_t errlen);
+
+/**
  * Next record or removal.
  * @param field: out, the Feed field number (10..15 records, 20..21
  *	removals).
  * @param data, len: out, the record's packed bytes (unpack with the
  *	message's unpack function) or the removal key text (not NUL
  *	terminated).
- * @return 1 while there is one, 0 at the end.
+ * @return 1 while there is one, 0 at the end (of a growing file: the
+ *	download's end, or a field that does not parse: r->bad).
  */
 int ig_feed_next(struct ig_feed_reader* r, unsigned* field,
 	const uint8_t** data, size_t* len);

@@ -41,6 +41,8 @@ struct fetch {
 	struct evbuffer* mem;
 	/** the digest of the file body as it is written */
 	EVP_MD_CTX* md;
+	/** told of the file's growth and end (fetch_start), or NULL */
+	struct growing* grow;
 	/** callback */
 	fetch_cb cb;
 	/** its argument */
@@ -64,6 +66,8 @@ fetch_free(evutil_socket_t fd, short what, void* arg)
 {
 	struct fetch* f = arg;
 	(void)fd; (void)what;
+	/* freed before its end (fetch_free_all at a stop): failed */
+	if(f->grow) growing_end(f->grow, 0, 0, NULL);
 	if(f->prev) f->prev->next = f->next;
 	else if(fetch_list == f) fetch_list = f->next;
 	if(f->next) f->next->prev = f->prev;
@@ -100,6 +104,13 @@ fetch_finish(struct fetch* f)
 			snprintf(f->res.err, sizeof(f->res.err),
 				"out of memory");
 		}
+	}
+	if(f->grow) {
+		/* the reader learns the end before the callback, which may
+		 * wait for the reader */
+		growing_end(f->grow, f->res.ok && !f->res.not_modified &&
+			f->res.status == 200, f->res.size, f->res.sha256);
+		f->grow = NULL;
 	}
 	f->cb(&f->res, f->arg);
 	event_base_once(f->base, -1, EV_TIMEOUT, fetch_free, f, &now);
@@ -145,6 +156,7 @@ take_body(struct fetch* f, struct evbuffer* in)
 		}
 		f->res.size += (uint64_t)n;
 		evbuffer_drain(in, (size_t)n);
+		if(f->grow) growing_add(f->grow, (uint64_t)n);
 	}
 }
 
@@ -274,6 +286,9 @@ fetch_file(struct fetch* f, const char* path, const char* etag)
 						f->bodyfail = 1;
 					EVP_DigestUpdate(f->md, buf, (size_t)n);
 					f->res.size += (uint64_t)n;
+					if(f->grow && !f->bodyfail)
+						growing_add(f->grow,
+							(uint64_t)n);
 				} else if(evbuffer_get_length(f->mem) + (size_t)n
 					> FETCH_MEM_MAX) {
 					f->bodyfail = 1;
@@ -312,7 +327,7 @@ fetch_tls_context(const char* ca, char* err, size_t errlen)
 int
 fetch_start(struct event_base* base, SSL_CTX* ssl, const char* url,
 	const char* dest, const char* etag, const char* lastmod, int timeout,
-	fetch_cb cb, void* arg, char* err, size_t errlen)
+	struct growing* grow, fetch_cb cb, void* arg, char* err, size_t errlen)
 {
 	struct fetch* f = calloc(1, sizeof(*f));
 	struct evhttp_request* req;
@@ -345,6 +360,7 @@ fetch_start(struct event_base* base, SSL_CTX* ssl, const char* url,
 			fetch_free(-1, 0, f);
 			return 0;
 		}
+		f->grow = grow; /* the file exists: a reader may open it */
 	} else if(!(f->mem = evbuffer_new())) {
 		snprintf(err, errlen, "out of memory");
 		fetch_free(-1, 0, f);

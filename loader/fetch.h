@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <event2/event.h>
 #include <openssl/ssl.h>
+#include "loader/growing.h"
 
 /** the outcome of a fetch */
 struct fetch_result {
@@ -50,11 +51,19 @@ typedef void (*fetch_cb)(const struct fetch_result* r, void* arg);
  * @param etag, lastmod: validators for a conditional GET, or NULL.
  * @param ssl: TLS context for https (NULL: https fails).
  * @param timeout: seconds for the whole request.
- * @return 1 started (cb will run), 0 not started (cb will not run; err).
+ * @param grow: with dest, told of every write of the body to dest and of
+ *	the end (before cb runs: complete with the size and digest for a
+ *	200 body, else failed), so that another thread can read the file as
+ *	it grows (loader/growing.h); NULL none.  The caller owns it; it must
+ *	live until cb has run (or fetch_free_all, which ends it as failed).
+ * @return 1 started (cb will run), 0 not started (cb will not run; err;
+ *	grow may have been ended as failed).
+ * The loop's thread.
  */
 int fetch_start(struct event_base* base, SSL_CTX* ssl, const char* url,
 	const char* dest, const char* etag, const char* lastmod, int timeout,
-	fetch_cb cb, void* arg, char* err, size_t errlen);
+	struct growing* grow, fetch_cb cb, void* arg, char* err,
+	size_t errlen);
 
 /** A TLS client context verifying peers (ca: CA file, "" system). */
 SSL_CTX* fetch_tls_context(const char* ca, char* err, size_t errlen);

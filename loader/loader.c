@@ -255,72 +255,154 @@ payload_discard(struct loader* L, const char* path)
 	L->discard_on = 1;
 }
 
-/** apply the downloaded payload + signature of the current entry */
+/** the apply's thread: state_apply on the growing payload */
+static void*
+apply_run_thread(void* arg)
+{
+	struct apply_run* a = arg;
+	state_apply(a->state, a->kind, a->payload, a->sig, &a->o, &a->r);
+	return NULL;
+}
+
+static void payload_cb(const struct fetch_result* r, void* arg);
+
+/**
+ * The signature is here: download the payload and apply it as it
+ * arrives, on a thread of its own (the records are checked and stored
+ * while the rest downloads; nothing is committed before the download's
+ * size and digest are the signed ones: state_apply).  The loop keeps
+ * serving status and orders meanwhile; payload_cb joins the thread.
+ */
 static void
-apply_item(struct loader* L, struct feed_rt* f)
+apply_begin(struct loader* L, struct feed_rt* f)
 {
 	const struct loader_feed_cfg* fc = feed_cfg(L, f);
 	json_t* e = json_array_get(f->plan, f->idx);
-	struct apply_opts o;
-	struct apply_result r;
-	char payload[2100], sig[2100], quar[2100], shrink[2100], origin[2100];
-	double t_apply = mono_now(), t_done;
-	int i;
-	dl_path(L, f, "payload", payload, sizeof(payload));
-	dl_path(L, f, "sig", sig, sizeof(sig));
-	snprintf(quar, sizeof(quar), "%s/quarantine/%s.jsonl",
+	struct apply_run* a = &L->apply;
+	char url[2200], err[512];
+	memset(a, 0, sizeof(*a));
+	dl_path(L, f, "payload", a->payload, sizeof(a->payload));
+	dl_path(L, f, "sig", a->sig, sizeof(a->sig));
+	snprintf(a->quar, sizeof(a->quar), "%s/quarantine/%s.jsonl",
 		L->cfg.state_dir, ig_feed_kind_name(f->kind));
-	snprintf(shrink, sizeof(shrink), "%s/allow-shrink.%s",
+	snprintf(a->shrink, sizeof(a->shrink), "%s/allow-shrink.%s",
 		L->cfg.state_dir, ig_feed_kind_name(f->kind));
-	snprintf(origin, sizeof(origin), "%s%s", fc->url, json_string_value(
-		json_object_get(e, "path")));
-	memset(&o, 0, sizeof(o));
-	o.keys = &L->keys;
-	o.allowed = fc->keys;
-	o.nallowed = fc->nkeys;
-	o.expect_serial = (uint64_t)json_integer_value(json_object_get(e,
+	snprintf(a->origin, sizeof(a->origin), "%s%s", fc->url,
+		json_string_value(json_object_get(e, "path")));
+	a->state = L->state;
+	a->kind = f->kind;
+	a->o.keys = &L->keys;
+	a->o.allowed = fc->keys;
+	a->o.nallowed = fc->nkeys;
+	a->o.expect_serial = (uint64_t)json_integer_value(json_object_get(e,
 		"serial"));
-	o.max_shrink = L->cfg.max_shrink;
-	o.allow_shrink = L->allow_shrink || access(shrink, F_OK) == 0;
-	o.quarantine = quar;
-	o.origin = origin;
-	o.sha256 = f->payload_sha256;
-	o.size = f->payload_size;
-	o.prewrite = prewrite_start(L, f, e);
-	state_apply(L->state, f->kind, payload, sig, &o, &r);
-	prewrite_end(L, o.prewrite, &r);
-	t_done = mono_now();
-	payload_discard(L, payload);
-	unlink(sig);
-	if(r.rejected) {
-		for(i = 0; i < r.nrej; i++)
-			count(f->rej, &f->nrej, r.rej[i].code, r.rej[i].n);
-		f->last_rejected = r.rejected;
-		loader_log(L, LOG_WARNING, "feed %s serial %llu: %llu records "
-			"rejected (quarantine report %s)",
-			ig_feed_kind_name(f->kind), (unsigned long long)r.serial,
-			(unsigned long long)r.rejected, quar);
-	}
-	if(r.code) {
-		char why[1200];
-		snprintf(why, sizeof(why), "refused (%s: %s)", r.code, r.msg);
-		if(fall_back(L, f, r.code, why)) return;
-		feed_fail(L, f, r.code, "%s", r.msg);
+	a->o.max_shrink = L->cfg.max_shrink;
+	a->o.allow_shrink = L->allow_shrink || access(a->shrink, F_OK) == 0;
+	a->o.quarantine = a->quar;
+	a->o.origin = a->origin;
+	a->o.grow = &a->grow;
+	snprintf(url, sizeof(url), "%s", a->origin);
+	growing_init(&a->grow);
+	a->active = 1;
+	f->fetch_t0 = mono_now();
+	if(!fetch_start(L->base, L->ssl, url, a->payload, NULL, NULL,
+		L->cfg.timeout, &a->grow, payload_cb, L, err, sizeof(err))) {
+		growing_destroy(&a->grow);
+		a->active = 0;
+		feed_fail(L, f, "unreachable", "%s", err);
 		return;
 	}
-	if(o.allow_shrink && !L->allow_shrink) unlink(shrink);
+	a->o.prewrite = prewrite_start(L, f, e);
+	/* no thread: state_apply runs when the download has ended */
+	a->thread_on = pthread_create(&a->thread, NULL, apply_run_thread,
+		a) == 0;
+}
+
+/** wait for the apply (or run it, when no thread started); the download
+ * has ended */
+static void
+apply_join(struct apply_run* a)
+{
+	if(a->thread_on) pthread_join(a->thread, NULL);
+	else state_apply(a->state, a->kind, a->payload, a->sig, &a->o,
+		&a->r);
+	a->thread_on = 0;
+	a->active = 0;
+	growing_destroy(&a->grow);
+}
+
+/** a stop while a payload downloads: end the apply (its download counts
+ * as failed, nothing of it is committed) and drop what was written
+ * beside it.  The loop's thread. */
+static void
+apply_cancel(struct loader* L)
+{
+	struct apply_run* a = &L->apply;
+	if(!a->active) return;
+	growing_end(&a->grow, 0, 0, NULL);
+	apply_join(a);
+	prewrite_end(L, a->o.prewrite, &a->r);
+	unlink(a->payload);
+	unlink(a->sig);
+}
+
+/** the payload's download ended (r): wait for its apply and take the
+ * outcome */
+static void
+payload_cb(const struct fetch_result* r, void* arg)
+{
+	struct loader* L = arg;
+	struct feed_rt* f = &L->feed[L->cur];
+	struct apply_run* a = &L->apply;
+	double t_done;
+	int i;
+	if(!a->active) return; /* cancelled by a stop */
+	a->t_downloaded = mono_now();
+	apply_join(a);
+	prewrite_end(L, a->o.prewrite, &a->r);
+	t_done = mono_now();
+	payload_discard(L, a->payload);
+	unlink(a->sig);
+	if(!r->ok || r->not_modified) {
+		/* the fetch says why (state_apply only saw it end early) */
+		if(fall_back(L, f, NULL, r->err)) return;
+		feed_fail(L, f, "unreachable", "%s", r->err[0] ? r->err :
+			"not modified");
+		return;
+	}
+	if(a->r.rejected) {
+		for(i = 0; i < a->r.nrej; i++)
+			count(f->rej, &f->nrej, a->r.rej[i].code,
+				a->r.rej[i].n);
+		f->last_rejected = a->r.rejected;
+		loader_log(L, LOG_WARNING, "feed %s serial %llu: %llu records "
+			"rejected (quarantine report %s)",
+			ig_feed_kind_name(f->kind),
+			(unsigned long long)a->r.serial,
+			(unsigned long long)a->r.rejected, a->quar);
+	}
+	if(a->r.code) {
+		char why[1200];
+		snprintf(why, sizeof(why), "refused (%s: %s)", a->r.code,
+			a->r.msg);
+		if(fall_back(L, f, a->r.code, why)) return;
+		feed_fail(L, f, a->r.code, "%s", a->r.msg);
+		return;
+	}
+	if(a->o.allow_shrink && !L->allow_shrink) unlink(a->shrink);
 	f->applied++;
 	f->moved = 1;
 	L->dirty = 1;
-	if(!r.rejected) f->last_rejected = 0;
+	if(!a->r.rejected) f->last_rejected = 0;
 	snprintf(f->msg, sizeof(f->msg), "serial %llu applied from %s: %llu "
 		"records loaded, %llu rejected, %llu removed; %llu in force "
-		"(%.1f s: download %.1f, signature and digest %.1f, records "
-		"%.1f)", (unsigned long long)r.serial, origin,
-		(unsigned long long)r.loaded, (unsigned long long)r.rejected,
-		(unsigned long long)r.removed, (unsigned long long)r.after,
-		t_done - f->fetch_t0, t_apply - f->fetch_t0, r.verify_s,
-		t_done - t_apply - r.verify_s);
+		"(%.1f s: download %.1f with the records applied as they "
+		"arrived, then %.1f)", (unsigned long long)a->r.serial,
+		a->origin, (unsigned long long)a->r.loaded,
+		(unsigned long long)a->r.rejected,
+		(unsigned long long)a->r.removed,
+		(unsigned long long)a->r.after, t_done - f->fetch_t0,
+		a->t_downloaded - f->fetch_t0, t_done - a->t_downloaded);
 	loader_log(L, LOG_INFO, "feed %s: %s", ig_feed_kind_name(f->kind),
 		f->msg);
 	f->idx++;
@@ -343,52 +425,19 @@ sig_cb(const struct fetch_result* r, void* arg)
 		feed_fail(L, f, "unreachable", "signature: %s", r->err);
 		return;
 	}
-	apply_item(L, f);
+	apply_begin(L, f);
 }
 
-/** the payload of the current entry arrived */
-static void
-payload_cb(const struct fetch_result* r, void* arg)
-{
-	struct loader* L = arg;
-	struct feed_rt* f = &L->feed[L->cur];
-	const struct loader_feed_cfg* fc = feed_cfg(L, f);
-	json_t* e = json_array_get(f->plan, f->idx);
-	const char* sp = json_string_value(json_object_get(e, "sig"));
-	char url[2200], dest[2100], err[512];
-	if(!r->ok || r->not_modified) {
-		if(fall_back(L, f, NULL, r->err)) return;
-		feed_fail(L, f, "unreachable", "%s", r->err[0] ? r->err :
-			"not modified");
-		return;
-	}
-	if(!sp || !*sp || strchr(sp, '/') || sp[0] == '.') {
-		/* the reason is known here: say it (err is not set yet) */
-		feed_fail(L, f, "malformed", "latest.json: bad signature "
-			"entry '%.200s': %s", sp ? sp : "", !sp ? "missing or "
-			"not a string" : !*sp ? "empty" : sp[0] == '.' ?
-			"starts with '.'" : "a path, want a file name in the "
-			"feed's directory (no '/')");
-		return;
-	}
-	/* the payload's digest, taken as it was written: state_apply
-	 * checks it against the signed one without reading the file */
-	memcpy(f->payload_sha256, r->sha256, sizeof(f->payload_sha256));
-	f->payload_size = r->size;
-	snprintf(url, sizeof(url), "%s%s", fc->url, sp);
-	dl_path(L, f, "sig", dest, sizeof(dest));
-	if(!fetch_start(L->base, L->ssl, url, dest, NULL, NULL,
-		L->cfg.timeout, sig_cb, L, err, sizeof(err)))
-		feed_fail(L, f, "unreachable", "%s: %s", url, err);
-}
-
-/** get the payload of the current plan entry */
+/** get the current plan entry: its signature first (the payload is
+ * applied as it downloads, and the signed statement says what to expect
+ * of it) */
 static void
 fetch_item(struct loader* L, struct feed_rt* f)
 {
 	const struct loader_feed_cfg* fc = feed_cfg(L, f);
 	json_t* e = json_array_get(f->plan, f->idx);
 	const char* p = json_string_value(json_object_get(e, "path"));
+	const char* sp = json_string_value(json_object_get(e, "sig"));
 	char url[2200], dest[2100], err[512];
 	if(!p || !*p || strchr(p, '/') || p[0] == '.') {
 		feed_fail(L, f, "malformed", "latest.json: bad file entry "
@@ -404,12 +453,20 @@ fetch_item(struct loader* L, struct feed_rt* f)
 			" serial is not a positive integer", p);
 		return;
 	}
-	snprintf(url, sizeof(url), "%s%s", fc->url, p);
-	dl_path(L, f, "payload", dest, sizeof(dest));
-	f->fetch_t0 = mono_now();
+	if(!sp || !*sp || strchr(sp, '/') || sp[0] == '.') {
+		/* the reason is known here: say it (err is not set yet) */
+		feed_fail(L, f, "malformed", "latest.json: bad signature "
+			"entry '%.200s': %s", sp ? sp : "", !sp ? "missing or "
+			"not a string" : !*sp ? "empty" : sp[0] == '.' ?
+			"starts with '.'" : "a path, want a file name in the "
+			"feed's directory (no '/')");
+		return;
+	}
+	snprintf(url, sizeof(url), "%s%s", fc->url, sp);
+	dl_path(L, f, "sig", dest, sizeof(dest));
 	if(!fetch_start(L->base, L->ssl, url, dest, NULL, NULL,
-		L->cfg.timeout, payload_cb, L, err, sizeof(err)))
-		feed_fail(L, f, "unreachable", "%s", err);
+		L->cfg.timeout, NULL, sig_cb, L, err, sizeof(err)))
+		feed_fail(L, f, "unreachable", "%s: %s", url, err);
 }
 
 /** the latest pointer arrived: decide what to get */
@@ -522,8 +579,8 @@ pull_feed(struct loader* L, struct feed_rt* f)
 		return;
 	}
 	if(!fetch_start(L->base, L->ssl, url, NULL, fi.serial ? fi.etag :
-		NULL, fi.serial ? fi.lastmod : NULL, L->cfg.timeout, latest_cb,
-		L, err, sizeof(err)))
+		NULL, fi.serial ? fi.lastmod : NULL, L->cfg.timeout, NULL,
+		latest_cb, L, err, sizeof(err)))
 		feed_fail(L, f, "unreachable", "%s", err);
 }
 
@@ -733,6 +790,7 @@ signal_cb(evutil_socket_t sig, short what, void* arg)
 	 * time, and this one runs between them.  Feeds applied during the
 	 * pull in progress are published now, not left for the next start;
 	 * downloads in flight are dropped (nothing of them was applied). */
+	apply_cancel(L);
 	if(L->dirty) publish(L);
 	event_base_loopexit(L->base, NULL);
 }
@@ -981,6 +1039,7 @@ main(int argc, char** argv)
 	}
 	/* applied but never published (a failed stop): its temporary goes,
 	 * the next start publishes the state */
+	apply_cancel(&L);
 	prewrite_abort(L.prewrite);
 	payload_discard_wait(&L);
 	orders_close(&L);

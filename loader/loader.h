@@ -27,6 +27,7 @@
 #include "loader/publish.h"
 #include "loader/state.h"
 #include "loader/orders.h"
+#include "loader/growing.h"
 
 /** one feed at run time */
 struct feed_rt {
@@ -68,12 +69,35 @@ struct feed_rt {
 	uint64_t start_serial;
 	/** any file applied during this pull */
 	int moved;
-	/** when the current entry's download started (monotonic seconds) */
+	/** when the current entry's payload download started (monotonic
+	 * seconds) */
 	double fetch_t0;
-	/** its payload's SHA-256 and size as downloaded */
-	uint8_t payload_sha256[32];
-	/** bytes */
-	uint64_t payload_size;
+};
+
+/** a feed file applied while it downloads (loader.c, apply_begin): the
+ * thread runs state_apply on the growing file; the loop joins it when
+ * the download ends.  The loop's thread owns the struct; the thread
+ * reads o and the paths, writes r */
+struct apply_run {
+	/** 1 from apply_begin until apply_finish or apply_cancel */
+	int active;
+	/** the download's progress, shared with the fetch and the thread */
+	struct growing grow;
+	/** the thread (thread_on: it started; else state_apply runs when
+	 * the download has ended) */
+	pthread_t thread;
+	int thread_on;
+	/** what state_apply gets and gives */
+	struct apply_opts o;
+	struct apply_result r;
+	/** its files and names */
+	char payload[2100], sig[2100], quar[2100], shrink[2100];
+	char origin[2100];
+	/** the state and the kind (the thread's arguments) */
+	struct loader_state* state;
+	Icpguard__Feed__Kind kind;
+	/** when the download ended (monotonic seconds) */
+	double t_downloaded;
 };
 
 /** the daemon */
@@ -103,6 +127,8 @@ struct loader {
 	/** the next snapshot, filings written while the full filings feed
 	 * applied was stored (loader/prewrite.h); NULL none */
 	struct prewrite* prewrite;
+	/** the feed file being applied as it downloads, if active */
+	struct apply_run apply;
 	/** the thread removing the last applied payload (payload_discard),
 	 * while discard_on */
 	pthread_t discard;

@@ -679,6 +679,40 @@ check_end(struct check_run* r)
 	r->helper_on = 0;
 }
 
+/** the file's size and digest against the signed statement; @return 1
+ * when they are the signed ones, else 0 with the refusal */
+static int
+check_digest(struct apply_result* res, const char* shown,
+	const struct ig_feed_stmt* st, uint64_t size, const uint8_t sha[32])
+{
+	if(size < st->size)
+		return refuse(res, "truncated", "%s: truncated: %llu of %llu "
+			"signed bytes", shown, (unsigned long long)size,
+			(unsigned long long)st->size);
+	if(size != st->size)
+		return refuse(res, "digest_mismatch", "%s: %llu bytes, %llu "
+			"signed", shown, (unsigned long long)size,
+			(unsigned long long)st->size);
+	if(memcmp(sha, st->sha256, 32) != 0)
+		return refuse(res, "digest_mismatch", "%s: SHA-256 differs "
+			"from the signed one (tampered)", shown);
+	return 1;
+}
+
+/** a growing payload: wait for the download's end and check what it
+ * wrote; @return 1 when it is the signed file, else 0 with the refusal
+ * (code "download" when the download failed) */
+static int
+growing_settle(struct growing* g, struct apply_result* res,
+	const char* shown, const struct ig_feed_stmt* st)
+{
+	uint64_t w;
+	if(growing_wait(g, UINT64_MAX, &w) != GROWING_COMPLETE)
+		return refuse(res, "download", "%s: the download did not "
+			"complete", shown);
+	return check_digest(res, shown, st, g->size, g->sha256);
+}
+
 int
 state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 	const char* payload, const char* sigfile, const struct apply_opts* o,
@@ -695,7 +729,7 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 	char err[1024], qtmp[2100];
 	MDB_txn* txn = NULL;
 	FILE* q = NULL;
-	int first, ndb, i, ok = 0, delta, appendable[DB_N];
+	int first, ndb, i, ok = 0, delta, appendable[DB_N], settled = 0;
 	struct checked* batch = NULL, *cur;
 	struct check_run run = { .helper_on = 0 };
 	struct prewrite* pw = NULL;
@@ -723,40 +757,25 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 		return refuse(res, "wrong_kind", "%s: signed as a %s feed, "
 			"configured as %s", shown, ig_feed_kind_name(st.kind),
 			feed);
-	/* 2. the file is the one signed: digested by the download as it
-	 * was written, or read here; either way the size on disk must be
-	 * the size digested */
-	if(o->sha256) {
-		struct stat pst;
-		if(stat(payload, &pst) != 0)
+	/* 2. the file is the one signed: a complete file is digested here
+	 * first; a growing one is read as it arrives and its digest, taken
+	 * by the download, is checked when the download ends, before
+	 * anything read from it is committed (growing_settle) */
+	if(!o->grow) {
+		if(!ig_file_sha256(payload, sha, &size))
 			return refuse(res, "io", "%s: cannot read", shown);
-		memcpy(sha, o->sha256, sizeof(sha));
-		size = o->size;
-		if((uint64_t)pst.st_size != size)
-			return refuse(res, "io", "%s: %llu bytes on disk, %llu "
-				"downloaded", shown,
-				(unsigned long long)pst.st_size,
-				(unsigned long long)size);
-	} else if(!ig_file_sha256(payload, sha, &size))
-		return refuse(res, "io", "%s: cannot read", shown);
-	if(size < st.size)
-		return refuse(res, "truncated", "%s: truncated: %llu of %llu "
-			"signed bytes", shown, (unsigned long long)size,
-			(unsigned long long)st.size);
-	if(size != st.size)
-		return refuse(res, "digest_mismatch", "%s: %llu bytes, %llu "
-			"signed", shown, (unsigned long long)size,
-			(unsigned long long)st.size);
-	if(memcmp(sha, st.sha256, 32) != 0)
-		return refuse(res, "digest_mismatch", "%s: SHA-256 differs "
-			"from the signed one (tampered)", shown);
-	if(!ig_feed_open(&rd, payload, &code, err, sizeof(err))) {
+		if(!check_digest(res, shown, &st, size, sha)) return 0;
+	}
+	if(!(o->grow ? ig_feed_open_growing(&rd, payload, st.size, o->grow,
+		&code, err, sizeof(err)) : ig_feed_open(&rd, payload, &code,
+		err, sizeof(err)))) {
 		/* the reader names the file it read, here the temporary
 		 * download: name what the operator knows instead (the URL) */
 		size_t pl = strlen(payload);
 		if(strncmp(err, payload, pl) == 0)
-			return refuse(res, code, "%s%s", shown, err + pl);
-		return refuse(res, code, "%s: %s", shown, err);
+			refuse(res, code, "%s%s", shown, err + pl);
+		else refuse(res, code, "%s: %s", shown, err);
+		goto done;
 	}
 	if(rd.kind != st.kind || rd.serial != st.serial || rd.base != st.base)
 	{
@@ -793,12 +812,6 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 		refuse(res, "delta_base", "%s: delta from %llu, the serial in "
 			"force is %llu", shown, (unsigned long long)rd.base,
 			(unsigned long long)fi.serial);
-		goto done;
-	}
-	if(!delta && rd.nrecords != rd.record_count) {
-		refuse(res, "truncated", "%s: %llu records, the header says "
-			"%llu", shown, (unsigned long long)rd.nrecords,
-			(unsigned long long)rd.record_count);
 		goto done;
 	}
 	/* 4. the records */
@@ -916,8 +929,25 @@ state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 		cur = next;
 		nb = nnext;
 	}
+	/* 5. whole-feed checks: a growing file is complete and the signed
+	 * one, its structure whole, its records the header's count */
+	if(o->grow && !growing_settle(o->grow, res, shown, &st)) {
+		settled = 1;
+		goto done;
+	}
+	settled = 1;
+	if(rd.bad) {
+		refuse(res, "malformed", "%s: malformed or truncated at byte "
+			"%zu of %zu", shown, rd.bad_at, rd.maplen);
+		goto done;
+	}
+	if(!delta && rd.nrecords != rd.record_count) {
+		refuse(res, "truncated", "%s: %llu records, the header says "
+			"%llu", shown, (unsigned long long)rd.nrecords,
+			(unsigned long long)rd.record_count);
+		goto done;
+	}
 	res->after = kind_count(s, txn, kind);
-	/* 5. whole-feed checks */
 	if(delta && rd.record_count && (res->after > rd.record_count ||
 		res->after + res->rejected < rd.record_count)) {
 		refuse(res, "delta_mismatch", "%s: %llu records after the "
@@ -955,9 +985,19 @@ done:
 	/* the prewrite's thread reads records in the feed's map */
 	if(o->prewrite) (void)prewrite_wait(o->prewrite);
 	if(txn) mdb_txn_abort(txn);
+	/* a growing file refused before its end: a file that is not the
+	 * signed one is the refusal, whatever was found in it */
+	if(!ok && o->grow && !settled)
+		(void)growing_settle(o->grow, res, shown, &st);
 	if(q) {
 		fclose(q);
-		if(rename(qtmp, o->quarantine) != 0) unlink(qtmp);
+		/* records of a file that is not the signed one are nobody's:
+		 * no report of them */
+		if((res->code && (!strcmp(res->code, "download") ||
+			!strcmp(res->code, "digest_mismatch") ||
+			!strcmp(res->code, "truncated"))) ||
+			rename(qtmp, o->quarantine) != 0)
+			unlink(qtmp);
 	}
 	ig_tldset_free(&tlds);
 	ig_feed_close(&rd);

@@ -114,12 +114,12 @@ struct apply_opts {
 	const char* quarantine;
 	/** the URL the file came from, for the report */
 	const char* origin;
-	/** the payload's SHA-256 and size as the download wrote it (the
-	 * fetch digests the body on the way to the file); NULL: read the
-	 * file to digest it */
-	const uint8_t* sha256;
-	/** its size in bytes (with sha256) */
-	uint64_t size;
+	/** the payload is still being downloaded (loader/growing.h): its
+	 * records are checked and stored as they arrive, and the size and
+	 * SHA-256 the download reports at its end are checked against the
+	 * signed ones before anything is committed; NULL: the file is
+	 * complete, read it to digest it */
+	struct growing* grow;
 	/** a full filings feed: every filing stored is also handed to this
 	 * next snapshot (loader/prewrite.h), so the publish need not copy
 	 * them from the state; NULL none.  state_apply has waited for it
@@ -134,8 +134,15 @@ struct apply_opts {
  * quarantine file with its position) and the good ones load.
  * @param kind: the feed kind the configuration expects.
  * @param payload, sigfile: the downloaded files.
- * @param res: the outcome; res->code NULL when applied.
+ * @param res: the outcome; res->code NULL when applied.  With o->grow,
+ *	a refusal waits for the download's end: a size or digest that is
+ *	not the signed one is the refusal then (whatever else was found in
+ *	bytes nobody signed), and a download that failed is code
+ *	"download" (the caller has the transport's reason).
  * @return 1 applied, 0 refused (state unchanged).
+ * Thread: any one thread at a time; with o->grow, on a thread of its own
+ * while the loop downloads (the state's other users on the loop's
+ * thread only read it meanwhile).
  */
 int state_apply(struct loader_state* s, Icpguard__Feed__Kind kind,
 	const char* payload, const char* sigfile,

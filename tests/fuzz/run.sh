@@ -75,7 +75,7 @@ b=$top_builddir
 lib="$s/lib/addr.c $s/lib/file_id.c $s/lib/name.c $s/lib/name_index.c $s/lib/record.c \
 $s/lib/snapshot.c $s/lib/snapshot_write.c $s/lib/snapshot_check.c \
 $s/lib/validate.c $s/lib/verdict.c $s/lib/timefmt.c $s/lib/conffile.c"
-feedlib="$s/loader/feed.c $b/data/feed.pb-c.c"
+feedlib="$s/loader/feed.c $s/loader/growing.c $b/data/feed.pb-c.c"
 libs="-llmdb -lidn2 -lpsl -lcrypto -lpthread"
 
 # the sources and libraries of a target
