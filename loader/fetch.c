@@ -26,6 +26,8 @@
 
 /** most bytes kept in memory */
 #define FETCH_MEM_MAX (16u << 20)
+/** a file body is written in pieces of this size (take_body) */
+#define FETCH_STAGE ((size_t)1 << 20)
 
 /** one fetch in flight */
 struct fetch {
@@ -43,6 +45,9 @@ struct fetch {
 	EVP_MD_CTX* md;
 	/** told of the file's growth and end (fetch_start), or NULL */
 	struct growing* grow;
+	/** a file body's bytes not written yet (FETCH_STAGE) */
+	uint8_t* stage;
+	size_t staged;
 	/** callback */
 	fetch_cb cb;
 	/** its argument */
@@ -75,6 +80,7 @@ fetch_free(evutil_socket_t fd, short what, void* arg)
 	if(f->uri) evhttp_uri_free(f->uri);
 	if(f->fd >= 0) close(f->fd);
 	if(f->mem) evbuffer_free(f->mem);
+	free(f->stage);
 	EVP_MD_CTX_free(f->md);
 	free(f->res.body);
 	free(f);
@@ -116,7 +122,31 @@ fetch_finish(struct fetch* f)
 	event_base_once(f->base, -1, EV_TIMEOUT, fetch_free, f, &now);
 }
 
-/** move what arrived into the file or memory */
+/** write the staged bytes of a file body, digest them, tell the reader
+ * of a growing file; @return 0 when the write failed */
+static int
+stage_flush(struct fetch* f)
+{
+	size_t off = 0;
+	while(off < f->staged) {
+		ssize_t n = write(f->fd, f->stage + off, f->staged - off);
+		if(n <= 0) {
+			if(n < 0 && errno == EINTR) continue;
+			return 0;
+		}
+		off += (size_t)n;
+	}
+	EVP_DigestUpdate(f->md, f->stage, f->staged);
+	f->res.size += (uint64_t)f->staged;
+	if(f->grow) growing_add(f->grow, (uint64_t)f->staged);
+	f->staged = 0;
+	return 1;
+}
+
+/** move what arrived into the file or memory.  A file body is staged in
+ * FETCH_STAGE bytes and written when they are full (libevent reads 4 KiB
+ * at a time: a write, a digest update and a reader's wake-up per read
+ * cost more than the copy into the stage) */
 static void
 take_body(struct fetch* f, struct evbuffer* in)
 {
@@ -132,32 +162,19 @@ take_body(struct fetch* f, struct evbuffer* in)
 		return;
 	}
 	while(evbuffer_get_length(in) > 0) {
-		/* write the buffer's first chains, digest what the write
-		 * took, then drain it */
-		struct evbuffer_iovec vec[16];
-		struct iovec iov[16];
-		int nv = evbuffer_peek(in, -1, NULL, vec, 16), i;
-		size_t left;
-		ssize_t n;
-		if(nv > 16) nv = 16;
-		for(i = 0; i < nv; i++) {
-			iov[i].iov_base = vec[i].iov_base;
-			iov[i].iov_len = vec[i].iov_len;
-		}
-		if(nv <= 0 || (n = writev(f->fd, iov, nv)) <= 0) {
+		int n = evbuffer_remove(in, f->stage + f->staged,
+			FETCH_STAGE - f->staged);
+		if(n <= 0) {
 			f->bodyfail = 1;
-			evbuffer_drain(in, evbuffer_get_length(in));
-			return;
+			break;
 		}
-		for(i = 0, left = (size_t)n; i < nv && left > 0; i++) {
-			size_t m = vec[i].iov_len < left ? vec[i].iov_len : left;
-			EVP_DigestUpdate(f->md, vec[i].iov_base, m);
-			left -= m;
+		f->staged += (size_t)n;
+		if(f->staged == FETCH_STAGE && !stage_flush(f)) {
+			f->bodyfail = 1;
+			break;
 		}
-		f->res.size += (uint64_t)n;
-		evbuffer_drain(in, (size_t)n);
-		if(f->grow) growing_add(f->grow, (uint64_t)n);
 	}
+	if(f->bodyfail) evbuffer_drain(in, evbuffer_get_length(in));
 }
 
 /** evhttp: a piece of the body */
@@ -228,6 +245,8 @@ done_cb(struct evhttp_request* req, void* arg)
 		r->ok = r->not_modified = 1;
 	} else if(code == 200) {
 		take_body(f, evhttp_request_get_input_buffer(req));
+		if(f->fd >= 0 && !f->bodyfail && !stage_flush(f))
+			f->bodyfail = 1;
 		if(f->bodyfail) {
 			snprintf(r->err, sizeof(r->err), f->fd < 0 ?
 				"body larger than %u bytes" : "write failed",
@@ -264,7 +283,7 @@ fetch_file(struct fetch* f, const char* path, const char* etag)
 	struct timeval now = { 0, 0 };
 	int in;
 	char buf[1 << 16];
-	ssize_t n;
+	ssize_t n = 0;
 	if((in = open(path, O_RDONLY | O_CLOEXEC)) < 0 || fstat(in, &st) != 0)
 	{
 		snprintf(f->res.err, sizeof(f->res.err), "%s: %s", path,
@@ -280,15 +299,12 @@ fetch_file(struct fetch* f, const char* path, const char* etag)
 			f->res.status = 304;
 		} else {
 			f->res.status = 200;
-			while((n = read(in, buf, sizeof(buf))) > 0) {
+			while(!f->bodyfail && (n = f->fd >= 0 ? read(in,
+				f->stage, FETCH_STAGE) : read(in, buf,
+				sizeof(buf))) > 0) {
 				if(f->fd >= 0) {
-					if(write(f->fd, buf, (size_t)n) != n)
-						f->bodyfail = 1;
-					EVP_DigestUpdate(f->md, buf, (size_t)n);
-					f->res.size += (uint64_t)n;
-					if(f->grow && !f->bodyfail)
-						growing_add(f->grow,
-							(uint64_t)n);
+					f->staged = (size_t)n;
+					if(!stage_flush(f)) f->bodyfail = 1;
 				} else if(evbuffer_get_length(f->mem) + (size_t)n
 					> FETCH_MEM_MAX) {
 					f->bodyfail = 1;
@@ -351,6 +367,11 @@ fetch_start(struct event_base* base, SSL_CTX* ssl, const char* url,
 			O_NOFOLLOW, 0600);
 		if(f->fd < 0) {
 			snprintf(err, errlen, "%s: %s", dest, strerror(errno));
+			fetch_free(-1, 0, f);
+			return 0;
+		}
+		if(!(f->stage = malloc(FETCH_STAGE))) {
+			snprintf(err, errlen, "out of memory");
 			fetch_free(-1, 0, f);
 			return 0;
 		}
