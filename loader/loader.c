@@ -328,12 +328,13 @@ apply_join(struct apply_run* a)
 		&a->r);
 	a->thread_on = 0;
 	a->active = 0;
-	growing_destroy(&a->grow);
 }
 
 /** a stop while a payload downloads: end the apply (its download counts
  * as failed, nothing of it is committed) and drop what was written
- * beside it.  The loop's thread. */
+ * beside it.  The loop's thread.  The download is still in flight and
+ * holds a->grow until fetch_free_all: the caller destroys it after that
+ * (a->grow_live) */
 static void
 apply_cancel(struct loader* L)
 {
@@ -341,6 +342,7 @@ apply_cancel(struct loader* L)
 	if(!a->active) return;
 	growing_end(&a->grow, 0, 0, NULL);
 	apply_join(a);
+	a->grow_live = 1;
 	prewrite_end(L, a->o.prewrite, &a->r);
 	unlink(a->payload);
 	unlink(a->sig);
@@ -359,6 +361,7 @@ payload_cb(const struct fetch_result* r, void* arg)
 	if(!a->active) return; /* cancelled by a stop */
 	a->t_downloaded = mono_now();
 	apply_join(a);
+	growing_destroy(&a->grow); /* the fetch let go of it */
 	prewrite_end(L, a->o.prewrite, &a->r);
 	t_done = mono_now();
 	payload_discard(L, a->payload);
@@ -1054,6 +1057,8 @@ main(int argc, char** argv)
 	/* downloads in flight at a stop are dropped (nothing of them was
 	 * applied); their memory goes before the loop's */
 	fetch_free_all();
+	/* a download cancelled by the stop held it until now */
+	if(L.apply.grow_live) growing_destroy(&L.apply.grow);
 	if(L.ssl) SSL_CTX_free(L.ssl);
 	event_base_free(L.base);
 	if(pidfd >= 0) {

@@ -98,6 +98,9 @@ struct apply_run {
 	Icpguard__Feed__Kind kind;
 	/** when the download ended (monotonic seconds) */
 	double t_downloaded;
+	/** cancelled with its download in flight: grow is destroyed after
+	 * fetch_free_all (apply_cancel) */
+	int grow_live;
 };
 
 /** the daemon */
