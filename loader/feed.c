@@ -463,6 +463,34 @@ feed_ahead(struct ig_feed_reader* r, size_t pos)
 	r->ready += n;
 }
 
+/** take a header field (1..5, 22); @return 0 when field is not one */
+static int
+header_field(struct ig_feed_reader* r, unsigned field, uint64_t v)
+{
+	switch(field) {
+	case 1: r->version = (uint32_t)v; return 1;
+	case 2: r->kind = (Icpguard__Feed__Kind)v; return 1;
+	case 3: r->serial = v; return 1;
+	case 4: r->base = v; return 1;
+	case 5: r->created = (int64_t)v; return 1;
+	case 22: r->record_count = v; return 1;
+	default: return 0;
+	}
+}
+
+/** the header names a feed; @return 1, or 0 with err (r closed) */
+static int
+header_check(struct ig_feed_reader* r, const char* path, char* err,
+	size_t errlen)
+{
+	if(r->version == 1 && r->kind != 0 && r->serial != 0) return 1;
+	snprintf(err, errlen, "%s: not an icpguard feed (version %u, kind %d, "
+		"serial %llu)", path, r->version, (int)r->kind,
+		(unsigned long long)r->serial);
+	ig_feed_close(r);
+	return 0;
+}
+
 int
 ig_feed_open(struct ig_feed_reader* r, const char* path, const char** code,
 	char* err, size_t errlen)
@@ -500,17 +528,9 @@ ig_feed_open(struct ig_feed_reader* r, const char* path, const char** code,
 		if(pos - r->dropped >= 2 * FEED_DROP_STEP)
 			feed_drop(r, pos);
 		feed_ahead(r, pos);
-		switch(field) {
-		case 1: r->version = (uint32_t)v; break;
-		case 2: r->kind = (Icpguard__Feed__Kind)v; break;
-		case 3: r->serial = v; break;
-		case 4: r->base = v; break;
-		case 5: r->created = (int64_t)v; break;
-		case 22: r->record_count = v; break;
-		default:
-			if(field >= 10 && field <= 15) r->nrecords++;
-			else if(field == 20 || field == 21) r->nremoved++;
-		}
+		if(header_field(r, field, v)) continue;
+		if(field >= 10 && field <= 15) r->nrecords++;
+		else if(field == 20 || field == 21) r->nremoved++;
 	}
 	if(rc < 0) {
 		snprintf(err, errlen, "%s: malformed or truncated at byte %zu "
@@ -523,13 +543,7 @@ ig_feed_open(struct ig_feed_reader* r, const char* path, const char** code,
 	if(r->len > 0) madvise((void*)r->p, r->len, MADV_DONTNEED);
 	r->dropped = 0;
 	if(r->ready != (size_t)-1) r->ready = 0;
-	if(r->version != 1 || r->kind == 0 || r->serial == 0) {
-		snprintf(err, errlen, "%s: not an icpguard feed (version %u, "
-			"kind %d, serial %llu)", path, r->version, (int)r->kind,
-			(unsigned long long)r->serial);
-		ig_feed_close(r);
-		return 0;
-	}
+	if(!header_check(r, path, err, errlen)) return 0;
 	*code = NULL;
 	return 1;
 }
@@ -621,15 +635,7 @@ ig_feed_open_growing(struct ig_feed_reader* r, const char* path,
 			pos = p0; /* the walk starts at the first record */
 			break;
 		}
-		switch(field) {
-		case 1: r->version = (uint32_t)v; break;
-		case 2: r->kind = (Icpguard__Feed__Kind)v; break;
-		case 3: r->serial = v; break;
-		case 4: r->base = v; break;
-		case 5: r->created = (int64_t)v; break;
-		case 22: r->record_count = v; break;
-		default: break;
-		}
+		(void)header_field(r, field, v);
 	}
 	if(rc < 0) {
 		snprintf(err, errlen, "%s: malformed or truncated at byte %zu "
@@ -637,13 +643,7 @@ ig_feed_open_growing(struct ig_feed_reader* r, const char* path,
 		ig_feed_close(r);
 		return 0;
 	}
-	if(r->version != 1 || r->kind == 0 || r->serial == 0) {
-		snprintf(err, errlen, "%s: not an icpguard feed (version %u, "
-			"kind %d, serial %llu)", path, r->version, (int)r->kind,
-			(unsigned long long)r->serial);
-		ig_feed_close(r);
-		return 0;
-	}
+	if(!header_check(r, path, err, errlen)) return 0;
 	r->pos = pos;
 	*code = NULL;
 	return 1;
